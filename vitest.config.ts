@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Two cores in CI: forks keep test files isolated without oversubscribing them.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    globalSetup: ['test/global-setup.ts'],
+  },
+});
