@@ -1,0 +1,174 @@
+// zod schemas for the YAML config file, the flag/env settings and the resolved Config; the one source of their types.
+import { z } from 'zod';
+import { Secret } from './secret.js';
+import { parseDuration, parseWindow, type WindowSpec } from './duration.js';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const LOG_FORMATS = ['json', 'logfmt'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** True when `Intl` knows the IANA zone name. */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A Prometheus duration string such as `5m`, turned into milliseconds. */
+export const durationSchema = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text.trim());
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration such as 30s, 5m or 1h` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const positiveDurationSchema = durationSchema.refine((ms) => ms >= 1_000, {
+  message: 'must be at least 1s',
+});
+
+export const timeZoneSchema = z.string().refine(isTimeZone, {
+  error: (issue) => `unknown time zone "${String(issue.input)}": use an IANA name such as America/Bogota`,
+});
+
+/** `0032` may reach us as the YAML integer 32; both mean server 0032. */
+export const serverSchema = z
+  .union([z.string(), z.number()])
+  .transform((value) => (typeof value === 'number' ? String(value).padStart(4, '0') : value.trim()))
+  .refine((value) => /^\d{4}$/.test(value), {
+    error: (issue) => `"${String(issue.input)}" is not a 4-digit Wolkvox server id such as "0032"`,
+  });
+
+export const baseUrlSchema = z.string().refine(
+  (text) => {
+    try {
+      const url = new URL(text);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+    } catch {
+      return false;
+    }
+  },
+  { error: (issue) => `"${String(issue.input)}" is not an http(s) origin such as https://wv0032.wolkvox.com` },
+);
+
+export const maxConcurrencySchema = z.coerce
+  .number({ error: 'must be 1 or 2' })
+  .refine((n): n is 1 | 2 => n === 1 || n === 2, { message: 'must be 1 or 2: Wolkvox rejects a third simultaneous request' })
+  .transform((n) => n as 1 | 2);
+
+export const dailyQuotaSchema = z.coerce
+  .number()
+  .int({ message: 'must be a whole number of calls per day' })
+  .positive({ message: 'must be a positive number of calls per day' });
+
+function windowListSchema() {
+  return z.array(z.string()).transform((entries, ctx) => {
+    const windows: WindowSpec[] = [];
+    if (entries.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'needs at least one window' });
+      return z.NEVER;
+    }
+    entries.forEach((entry, index) => {
+      const parsed = parseWindow(entry);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed, path: [index] });
+      } else if (windows.some((w) => w.label === parsed.label)) {
+        ctx.addIssue({ code: 'custom', message: `window "${parsed.label}" is listed twice`, path: [index] });
+      } else {
+        windows.push(parsed);
+      }
+    });
+    return windows;
+  });
+}
+
+/** `--collector.windows=1h,today`: a comma list. */
+export const windowCsvSchema = z
+  .string()
+  .transform((text) => text.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .pipe(windowListSchema());
+
+/** Keys that may be set at the top of the config file and overridden per account. */
+const sharedFileKeys = {
+  interval: positiveDurationSchema.optional(),
+  max_staleness: positiveDurationSchema.optional(),
+  timeout: positiveDurationSchema.optional(),
+  windows: windowListSchema().optional(),
+  timezone: timeZoneSchema.optional(),
+  max_concurrency: maxConcurrencySchema.optional(),
+};
+
+export const fileAccountSchema = z.strictObject({
+  name: z.string().regex(/^\S(.*\S)?$/, { message: 'must be a non-empty name without surrounding spaces' }),
+  server: serverSchema.optional(),
+  base_url: baseUrlSchema.optional(),
+  token_file: z.string().min(1).optional(),
+  token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be the name of an environment variable' }).optional(),
+  daily_quota: dailyQuotaSchema.optional(),
+  ...sharedFileKeys,
+});
+
+export const configFileSchema = z.strictObject({
+  ...sharedFileKeys,
+  accounts: z.array(fileAccountSchema).min(1, { message: 'needs at least one account' }),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type FileAccount = z.infer<typeof fileAccountSchema>;
+
+const windowSpecSchema = z.custom<WindowSpec>();
+
+/** One Wolkvox account as the poller sees it, after merging file, flags, env and defaults. */
+export const accountConfigSchema = z.object({
+  name: z.string(),
+  server: z.string().optional(),
+  baseUrl: z.string(),
+  token: z.instanceof(Secret),
+  timeZone: z.string(),
+  windows: z.array(windowSpecSchema),
+  intervalMs: z.number(),
+  maxStalenessMs: z.number(),
+  timeoutMs: z.number(),
+  maxConcurrency: z.union([z.literal(1), z.literal(2)]),
+  dailyQuota: z.number().optional(),
+});
+export type AccountConfig = z.infer<typeof accountConfigSchema>;
+
+export const listenAddressSchema = z.string().transform((text, ctx) => {
+  // ":9867" listens on every interface, as in Go exporters; "[::1]:9867" for IPv6.
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65_535) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a host:port address such as :9867 or 127.0.0.1:9867` });
+    return z.NEVER;
+  }
+  const host = match[1] ?? match[2] ?? '';
+  return { host: host === '' ? undefined : host, port };
+});
+export type ListenAddress = z.infer<typeof listenAddressSchema>;
+
+export const telemetryPathSchema = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._~\-/]*$/, { message: 'must be a URL path starting with /' })
+  .refine((path) => !['/', '/healthz', '/readyz', '/-/reload'].includes(path), {
+    message: 'must not be one of the paths the exporter already serves',
+  });
+
+export type Config = {
+  accounts: AccountConfig[];
+  /** Run against the built-in simulator; main fills in the demo account once it listens. */
+  demo: boolean;
+  configFile?: string;
+  web: {
+    listenAddress: ListenAddress;
+    telemetryPath: string;
+    configFile?: string;
+    enableLifecycle: boolean;
+  };
+  log: { level: LogLevel; format: LogFormat };
+};
