@@ -1,0 +1,46 @@
+// How many API calls a config spends per day, and the start-up warnings about it; pure.
+import type { AccountConfig } from './schema.js';
+
+const DAY_MS = 86_400_000;
+/** Wolkvox grants 1,000 calls a day per license; an unknown quota is assumed to be one license. */
+export const DEFAULT_DAILY_QUOTA = 1_000;
+/** Wolkvox suggests polling no more often than this (wolkvox-api-facts: Limits). */
+export const SUGGESTED_MIN_INTERVAL_MS = 5 * 60_000;
+
+/**
+ * Calls per day this account's windows make when every poll succeeds first time. A closed window
+ * (`yesterday`) is fetched once a day, so it counts 1, not 86400 / interval.
+ */
+export function plannedDailyCalls(account: Pick<AccountConfig, 'windows' | 'intervalMs'>): number {
+  const perWindow = DAY_MS / account.intervalMs;
+  return account.windows.reduce((sum, window) => sum + (window.kind === 'yesterday' ? 1 : perWindow), 0);
+}
+
+/** Human-readable warnings for the start-up log (spec: --collector.interval). */
+export function planWarnings(accounts: readonly AccountConfig[]): string[] {
+  const warnings: string[] = [];
+  for (const account of accounts) {
+    if (account.intervalMs < SUGGESTED_MIN_INTERVAL_MS) {
+      warnings.push(
+        `account ${account.name}: interval ${account.intervalMs / 1000}s is below the 5m Wolkvox suggests; each window makes ${Math.round(DAY_MS / account.intervalMs)} calls a day`,
+      );
+    }
+  }
+  // Accounts that share a token share its quota.
+  const byToken = new Map<string, AccountConfig[]>();
+  for (const account of accounts) {
+    const group = [...byToken.entries()].find(([, members]) => members[0]?.token.equals(account.token));
+    if (group) group[1].push(account);
+    else byToken.set(`${byToken.size}`, [account]);
+  }
+  for (const members of byToken.values()) {
+    const planned = Math.ceil(members.reduce((sum, account) => sum + plannedDailyCalls(account), 0));
+    const quota = Math.min(...members.map((account) => account.dailyQuota ?? DEFAULT_DAILY_QUOTA));
+    if (planned > quota) {
+      const names = members.map((account) => account.name).join(', ');
+      const source = members.some((account) => account.dailyQuota !== undefined) ? 'the daily quota' : 'the 1,000 calls a day of one license (set --wolkvox.daily-quota if you have more)';
+      warnings.push(`account ${names}: ${planned} planned calls a day exceed ${source} of ${quota}`);
+    }
+  }
+  return warnings;
+}

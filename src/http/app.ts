@@ -1,0 +1,75 @@
+// The express app: landing page, metrics, health, readiness and reload routes. It never listens itself.
+import express, { type Express, type RequestHandler } from 'express';
+import type { Registry } from 'prom-client';
+import { landingPage } from './landing.js';
+
+export type AppDeps = {
+  registry: Registry;
+  telemetryPath: string;
+  version: string;
+  isReady: () => boolean;
+  accountNames: () => readonly string[];
+  /** Present with --web.enable-lifecycle: re-reads the config; rejects with a message when the new file is bad. */
+  reload?: () => Promise<void>;
+  /** Runs before every route, e.g. the web config's basic auth and headers. */
+  guard?: RequestHandler;
+};
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  if (deps.guard) app.use(deps.guard);
+
+  app.get('/', (_req, res) => {
+    res.type('html').send(
+      landingPage({
+        version: deps.version,
+        telemetryPath: deps.telemetryPath,
+        lifecycleEnabled: deps.reload !== undefined,
+        accounts: deps.accountNames(),
+      }),
+    );
+  });
+
+  app.get(deps.telemetryPath, async (_req, res, next) => {
+    try {
+      const body = await deps.registry.metrics();
+      res.set('Content-Type', deps.registry.contentType).send(body);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text').send('OK\n');
+  });
+
+  app.get('/readyz', (_req, res) => {
+    if (deps.isReady()) res.type('text').send('ready\n');
+    else res.status(503).type('text').send('not ready: waiting for the first poll of every window\n');
+  });
+
+  const { reload } = deps;
+  if (reload) {
+    app.post('/-/reload', async (_req, res) => {
+      try {
+        await reload();
+        res.type('text').send('config reloaded\n');
+      } catch (error) {
+        res.status(500).type('text').send(`failed to reload config: ${(error as Error).message}\n`);
+      }
+    });
+  } else {
+    // As Prometheus does: the route exists, but says how to turn it on.
+    app.post('/-/reload', (_req, res) => {
+      res.status(403).type('text').send('lifecycle APIs are not enabled: start with --web.enable-lifecycle\n');
+    });
+  }
+
+  app.use((_req, res) => {
+    res.status(404).type('text').send('not found\n');
+  });
+
+  return app;
+}

@@ -1,0 +1,112 @@
+// The last good counts, window bounds and status per account × window; no timers, no I/O.
+import type { Counts } from '../wolkvox/response.js';
+import type { WindowBounds } from '../wolkvox/window.js';
+
+type Entry = {
+  account: string;
+  window: string;
+  maxStalenessMs: number;
+  /** A poll of this window has finished at least once, well or badly. */
+  polled: boolean;
+  /** The last poll succeeded. */
+  up: boolean;
+  lastSuccessMs?: number;
+  counts?: Counts;
+  bounds?: WindowBounds;
+};
+
+/** What a scrape may show of one window at one instant. */
+export type SnapshotView = {
+  account: string;
+  window: string;
+  up: boolean;
+  lastSuccessMs?: number;
+  /** Present while the last good values are younger than max-staleness; absent means "hide the series". */
+  fresh?: { counts: Counts; bounds: WindowBounds };
+};
+
+export type SnapshotCache = ReturnType<typeof createSnapshotCache>;
+
+const keyOf = (account: string, window: string) => `${account}\u0000${window}`;
+
+export function createSnapshotCache() {
+  const entries = new Map<string, Entry>();
+  const pausedAccounts = new Map<string, boolean>();
+
+  const entry = (account: string, window: string): Entry | undefined => entries.get(keyOf(account, window));
+
+  return {
+    /** Starts tracking a window; keeps what is known when it is tracked already (reload). */
+    track(account: string, window: string, maxStalenessMs: number): void {
+      const existing = entry(account, window);
+      if (existing) existing.maxStalenessMs = maxStalenessMs;
+      else entries.set(keyOf(account, window), { account, window, maxStalenessMs, polled: false, up: false });
+      if (!pausedAccounts.has(account)) pausedAccounts.set(account, false);
+    },
+
+    /** Forgets a window, so its series leave /metrics at the next scrape. */
+    untrack(account: string, window: string): void {
+      entries.delete(keyOf(account, window));
+      if (![...entries.values()].some((e) => e.account === account)) pausedAccounts.delete(account);
+    },
+
+    recordSuccess(account: string, window: string, counts: Counts, bounds: WindowBounds, atMs: number): void {
+      const e = entry(account, window);
+      if (!e) return;
+      Object.assign(e, { polled: true, up: true, lastSuccessMs: atMs, counts, bounds });
+    },
+
+    /** A closed window whose values are known: they are as good now as when fetched. */
+    confirm(account: string, window: string, atMs: number): void {
+      const e = entry(account, window);
+      if (!e || !e.counts) return;
+      Object.assign(e, { polled: true, up: true, lastSuccessMs: atMs });
+    },
+
+    recordFailure(account: string, window: string): void {
+      const e = entry(account, window);
+      if (!e) return;
+      e.polled = true;
+      e.up = false;
+    },
+
+    setQuotaPaused(account: string, paused: boolean): void {
+      if (pausedAccounts.has(account)) pausedAccounts.set(account, paused);
+    },
+
+    isQuotaPaused(account: string): boolean {
+      return pausedAccounts.get(account) ?? false;
+    },
+
+    /** Bounds of the last good answer, e.g. to tell whether a closed window needs another call. */
+    lastBounds(account: string, window: string): WindowBounds | undefined {
+      return entry(account, window)?.bounds;
+    },
+
+    /** Accounts being tracked, with their quota pause state. */
+    accounts(): Array<{ account: string; quotaPaused: boolean }> {
+      return [...pausedAccounts].map(([account, quotaPaused]) => ({ account, quotaPaused }));
+    },
+
+    /** Every polled window as a scrape at `nowMs` should show it (spec: Reading the response, staleness). */
+    view(nowMs: number): SnapshotView[] {
+      const views: SnapshotView[] = [];
+      for (const e of entries.values()) {
+        if (!e.polled) continue;
+        const paused = pausedAccounts.get(e.account) ?? false;
+        const fresh =
+          e.counts && e.bounds && e.lastSuccessMs !== undefined && nowMs - e.lastSuccessMs <= e.maxStalenessMs
+            ? { counts: e.counts, bounds: e.bounds }
+            : undefined;
+        views.push({
+          account: e.account,
+          window: e.window,
+          up: e.up && !paused,
+          ...(e.lastSuccessMs !== undefined ? { lastSuccessMs: e.lastSuccessMs } : {}),
+          ...(fresh ? { fresh } : {}),
+        });
+      }
+      return views;
+    },
+  };
+}

@@ -1,0 +1,106 @@
+// The chat_15 HTTP client: builds the request, enforces timeout and body size, and classifies the answer.
+import { errors as undiciErrors, request, type Dispatcher } from 'undici';
+import type { Secret } from '../config/secret.js';
+import { WolkvoxError } from './outcome.js';
+import { classify, type Chat15Result } from './response.js';
+import type { WindowBounds } from './window.js';
+
+/** Bodies past this are not chat_15 answers (one summary row is ~200 bytes); stop reading early. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export type WolkvoxClientOptions = {
+  /** Origin such as https://wv0032.wolkvox.com, without a trailing slash. */
+  baseUrl: string;
+  token: Secret;
+  timeoutMs: number;
+  /** undici dispatcher for this client's calls (tests pass a MockAgent); never set globally. */
+  dispatcher?: Dispatcher;
+  maxBodyBytes?: number;
+};
+
+export type WolkvoxClient = {
+  /** One call. Resolves with counts or no_data; rejects only with WolkvoxError. */
+  fetchChat15(window: Pick<WindowBounds, 'dateIni' | 'dateEnd'>, signal?: AbortSignal): Promise<Chat15Result>;
+};
+
+export const REPORT_PATH = '/api/v2/reports_manager.php';
+
+export function chat15Url(baseUrl: string, window: Pick<WindowBounds, 'dateIni' | 'dateEnd'>): string {
+  const url = new URL(REPORT_PATH, `${baseUrl}/`);
+  url.searchParams.set('api', 'chat_15');
+  url.searchParams.set('date_ini', window.dateIni);
+  url.searchParams.set('date_end', window.dateEnd);
+  return url.toString();
+}
+
+/** Maps what undici or the abort machinery threw to a failure kind, with a message free of secrets. */
+function toWolkvoxError(error: unknown, timedOut: boolean): WolkvoxError {
+  if (error instanceof WolkvoxError) return error;
+  if (
+    timedOut ||
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError ||
+    error instanceof undiciErrors.ConnectTimeoutError
+  ) {
+    return new WolkvoxError('timeout', 'no complete answer within the timeout', { cause: error });
+  }
+  const code = (error as { code?: unknown }).code;
+  const causeCode = ((error as { cause?: { code?: unknown } }).cause ?? {}).code;
+  const label = [code, causeCode].find((c) => typeof c === 'string') ?? (error as Error).name ?? 'error';
+  return new WolkvoxError('network_error', `request failed: ${String(label)}`, { cause: error });
+}
+
+async function readCapped(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      throw new WolkvoxError('invalid_response', `body larger than ${maxBytes} bytes; not a chat_15 answer`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClient {
+  const { baseUrl, token, timeoutMs, dispatcher } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
+
+  return {
+    async fetchChat15(window, signal) {
+      const timeout = new AbortController();
+      const timer = setTimeout(() => timeout.abort(), timeoutMs);
+      const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+      try {
+        const response = await request(chat15Url(baseUrl, window), {
+          method: 'GET',
+          headers: { 'wolkvox-token': token.reveal(), accept: 'application/json' },
+          signal: combined,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          ...(dispatcher ? { dispatcher } : {}),
+        });
+        const declared = Number(response.headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxBodyBytes) {
+          response.body.destroy();
+          throw new WolkvoxError('invalid_response', `body of ${declared} bytes announced; not a chat_15 answer`, {
+            status: response.statusCode,
+          });
+        }
+        let text: string;
+        try {
+          text = await readCapped(response.body, maxBodyBytes);
+        } catch (error) {
+          response.body.destroy();
+          throw error;
+        }
+        return classify(response.statusCode, text);
+      } catch (error) {
+        throw toWolkvoxError(error, timeout.signal.aborted);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

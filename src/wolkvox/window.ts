@@ -1,0 +1,162 @@
+// Window maths: (window, now, IANA zone) → the instants and the 14-digit wall-clock strings Wolkvox wants; pure.
+import type { WindowSpec } from '../config/duration.js';
+
+/** Calendar date and wall-clock time in some zone; month is 1-12. */
+export type WallTime = { year: number; month: number; day: number; hour: number; minute: number; second: number };
+
+/** The bounds one chat_15 call queries. Both ends are inclusive, to the second. */
+export type WindowBounds = {
+  startMs: number;
+  endMs: number;
+  /** `date_ini`: startMs as YYYYmmddHHiiss wall-clock time in the account's zone. */
+  dateIni: string;
+  /** `date_end`: endMs the same way. */
+  dateEnd: string;
+};
+
+const DAY_MS = 86_400_000;
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+/** The wall-clock time at instant `ms` in `timeZone`. */
+export function wallTimeAt(ms: number, timeZone: string): WallTime {
+  const parts: Record<string, number> = {};
+  for (const part of formatterFor(timeZone).formatToParts(new Date(ms))) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  return {
+    year: parts.year ?? 0,
+    month: parts.month ?? 0,
+    day: parts.day ?? 0,
+    hour: parts.hour ?? 0,
+    minute: parts.minute ?? 0,
+    second: parts.second ?? 0,
+  };
+}
+
+/** A wall time read as if it were UTC: handy for arithmetic on calendar fields. */
+function wallAsUtc(wall: WallTime): number {
+  return Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
+}
+
+/** Offset of the zone from UTC at instant `ms`, in milliseconds (Bogotá: −5 h). */
+export function offsetAt(ms: number, timeZone: string): number {
+  const whole = Math.floor(ms / 1000) * 1000;
+  return wallAsUtc(wallTimeAt(whole, timeZone)) - whole;
+}
+
+/**
+ * The instant a wall-clock time names in a zone. Where DST makes it ambiguous, the earlier
+ * instant; where DST skips it (a gap), the instant the clock jumps to, which is the first
+ * moment of that wall-clock hour that exists. Same rule as Temporal's "compatible".
+ */
+export function instantOf(wall: WallTime, timeZone: string): number {
+  const local = wallAsUtc(wall);
+  // Offsets a day either side bracket any single DST change near this wall time.
+  const before = offsetAt(local - DAY_MS, timeZone);
+  const after = offsetAt(local + DAY_MS, timeZone);
+  const candidates = [local - before, local - after].filter(
+    (instant) => wallAsUtc(wallTimeAt(instant, timeZone)) === local,
+  );
+  if (candidates.length > 0) return Math.min(...candidates);
+  return local - before;
+}
+
+/** YYYYmmddHHiiss, 24-hour, as Wolkvox reads `date_ini`/`date_end`. */
+export function formatWolkvoxDate(wall: WallTime): string {
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  return `${pad(wall.year, 4)}${pad(wall.month)}${pad(wall.day)}${pad(wall.hour)}${pad(wall.minute)}${pad(wall.second)}`;
+}
+
+/** Reads a 14-digit Wolkvox date back into a wall time, or undefined when it is not one. */
+export function parseWolkvoxDate(text: string): WallTime | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const wall = { year, month, day, hour, minute, second };
+  const roundTrip = new Date(wallAsUtc(wall));
+  const valid =
+    roundTrip.getUTCFullYear() === year &&
+    roundTrip.getUTCMonth() + 1 === month &&
+    roundTrip.getUTCDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60;
+  return valid ? wall : undefined;
+}
+
+/** The first instant of the local calendar day that contains `ms`. */
+export function startOfLocalDay(ms: number, timeZone: string): number {
+  const wall = wallTimeAt(ms, timeZone);
+  return instantOf({ ...wall, hour: 0, minute: 0, second: 0 }, timeZone);
+}
+
+/** The first instant of the local day before the one that contains `ms`. */
+function startOfPreviousLocalDay(ms: number, timeZone: string): number {
+  const wall = wallTimeAt(ms, timeZone);
+  const previous = new Date(Date.UTC(wall.year, wall.month - 1, wall.day) - DAY_MS);
+  return instantOf(
+    { year: previous.getUTCFullYear(), month: previous.getUTCMonth() + 1, day: previous.getUTCDate(), hour: 0, minute: 0, second: 0 },
+    timeZone,
+  );
+}
+
+/** The next local midnight after `ms`: when a paused quota resets (spec: quota_exceeded). */
+export function nextLocalMidnight(ms: number, timeZone: string): number {
+  const wall = wallTimeAt(ms, timeZone);
+  const next = new Date(Date.UTC(wall.year, wall.month - 1, wall.day) + DAY_MS);
+  return instantOf(
+    { year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate(), hour: 0, minute: 0, second: 0 },
+    timeZone,
+  );
+}
+
+function bounds(startMs: number, endMs: number, timeZone: string): WindowBounds {
+  return {
+    startMs,
+    endMs,
+    dateIni: formatWolkvoxDate(wallTimeAt(startMs, timeZone)),
+    dateEnd: formatWolkvoxDate(wallTimeAt(endMs, timeZone)),
+  };
+}
+
+/**
+ * The bounds to query for `spec` at instant `nowMs` (spec: Windows and the API call). Wolkvox
+ * dates have whole seconds, so `now` is truncated to the second first.
+ * - duration D: [now − D, now]
+ * - today: [local 00:00:00 today, now]
+ * - yesterday: [local 00:00:00 yesterday, local 23:59:59 yesterday]
+ */
+export function computeWindow(spec: WindowSpec, nowMs: number, timeZone: string): WindowBounds {
+  const now = Math.floor(nowMs / 1000) * 1000;
+  switch (spec.kind) {
+    case 'duration':
+      return bounds(now - spec.durationMs, now, timeZone);
+    case 'today':
+      return bounds(startOfLocalDay(now, timeZone), now, timeZone);
+    case 'yesterday':
+      return bounds(startOfPreviousLocalDay(now, timeZone), startOfLocalDay(now, timeZone) - 1000, timeZone);
+  }
+}
+
+/** True for windows whose bounds do not move with `now` until the next local day. */
+export function isClosedWindow(spec: WindowSpec): boolean {
+  return spec.kind === 'yesterday';
+}
