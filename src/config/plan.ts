@@ -38,8 +38,11 @@ export function planWarnings(accounts: readonly AccountConfig[]): string[] {
     const quota = Math.min(...members.map((account) => account.dailyQuota ?? DEFAULT_DAILY_QUOTA));
     if (planned > quota) {
       const names = members.map((account) => account.name).join(', ');
-      const source = members.some((account) => account.dailyQuota !== undefined) ? 'the daily quota' : 'the 1,000 calls a day of one license (set --wolkvox.daily-quota if you have more)';
-      warnings.push(`account ${names}: ${planned} planned calls a day exceed ${source} of ${quota}`);
+      const known = members.some((account) => account.dailyQuota !== undefined);
+      const source = known
+        ? `the daily quota of ${quota}`
+        : `${quota}, the daily quota of one license (set --wolkvox.daily-quota or daily_quota if the token has more)`;
+      warnings.push(`account ${names}: ${planned} planned calls a day exceed ${source}`);
     }
   }
   return warnings;

@@ -19,6 +19,8 @@ export const REQUEST_DURATION = 'wolkvox_exporter_request_duration_seconds';
 export const PLANNED_DAILY_CALLS = 'wolkvox_exporter_planned_daily_calls';
 export const DAILY_QUOTA_CALLS = 'wolkvox_exporter_daily_quota_calls';
 export const BUILD_INFO = 'wolkvox_exporter_build_info';
+export const CONFIG_RELOAD_SUCCESSFUL = 'wolkvox_exporter_config_last_reload_successful';
+export const CONFIG_RELOAD_SUCCESS_TIMESTAMP = 'wolkvox_exporter_config_last_reload_success_timestamp_seconds';
 
 export const LABEL_ACCOUNT = 'account';
 export const LABEL_WINDOW = 'window';
@@ -59,6 +61,8 @@ export type Metrics = {
   recordRequest(account: string, outcome: Outcome, durationSeconds: number): void;
   /** Creates zeroed request counters for new accounts and drops those of removed ones. */
   syncAccounts(accounts: readonly AccountConfig[]): void;
+  /** Records a config (re)load, as Prometheus' own prometheus_config_last_reload_* do. */
+  recordReload(successful: boolean, atMs: number): void;
 };
 
 const CACHED = 'Cached from the last chat_15 poll; polled in the background, not at scrape time.';
@@ -203,6 +207,19 @@ export function createMetrics({ registry, cache, clock, accounts, build }: Metri
     registers: [registry],
   }).set({ version: build.version, revision: build.revision, nodejs: process.version }, 1);
 
+  const reloadSuccessful = new Gauge({
+    name: CONFIG_RELOAD_SUCCESSFUL,
+    help: 'Whether the last configuration reload attempt was successful.',
+    registers: [registry],
+  });
+  const reloadSuccessTimestamp = new Gauge({
+    name: CONFIG_RELOAD_SUCCESS_TIMESTAMP,
+    help: 'Unix time of the last successful configuration load or reload.',
+    registers: [registry],
+  });
+  reloadSuccessful.set(1);
+  reloadSuccessTimestamp.set(clock.now() / 1000);
+
   let known = new Set<string>();
   const syncAccounts = (current: readonly AccountConfig[]) => {
     const names = new Set(current.map((account) => account.name));
@@ -227,5 +244,9 @@ export function createMetrics({ registry, cache, clock, accounts, build }: Metri
       duration.observe({ account }, durationSeconds);
     },
     syncAccounts,
+    recordReload(successful, atMs) {
+      reloadSuccessful.set(successful ? 1 : 0);
+      if (successful) reloadSuccessTimestamp.set(atMs / 1000);
+    },
   };
 }
