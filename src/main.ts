@@ -100,7 +100,7 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
   };
 
   const app = createApp({
-    registry,
+    registry: metrics.exposition,
     telemetryPath: config.web.telemetryPath,
     version: build.version,
     isReady: () => poller.ready(),

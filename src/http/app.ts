@@ -1,10 +1,11 @@
 // The express app: landing page, metrics, health, readiness and reload routes. It never listens itself.
 import express, { type Express, type RequestHandler } from 'express';
-import type { Registry } from 'prom-client';
+import type { Exposition } from '../metrics/metrics.js';
 import { landingPage } from './landing.js';
 
 export type AppDeps = {
-  registry: Registry;
+  /** Renders /metrics: metrics.exposition, or any prom-client Registry. */
+  registry: Exposition;
   telemetryPath: string;
   version: string;
   isReady: () => boolean;

@@ -63,13 +63,25 @@ export type Metrics = {
   syncAccounts(accounts: readonly AccountConfig[]): void;
   /** Records a config (re)load, as Prometheus' own prometheus_config_last_reload_* do. */
   recordReload(successful: boolean, atMs: number): void;
+  /**
+   * The text for /metrics. The exporter's own series are re-rendered only when the cache, a
+   * counter or the config changed, or when cached values pass max-staleness; the process and
+   * Node.js series are rendered on every scrape.
+   */
+  exposition: Exposition;
 };
+
+/** What the HTTP layer needs to serve a scrape; a prom-client Registry is one. */
+export type Exposition = { readonly contentType: string; metrics(): Promise<string> };
 
 const CACHED = 'Cached from the last chat_15 poll; polled in the background, not at scrape time.';
 
 export function createMetrics({ registry, cache, clock, accounts, build }: MetricsDeps): Metrics {
   collectDefaultMetrics({ register: registry });
   for (const name of NON_CONFORMING_DEFAULTS) registry.removeSingleMetric(name);
+  const defaultNames = new Set(registry.getMetricsAsArray().map((metric) => metric.name));
+  /** Bumped by every write that is not in the cache: counters, histogram, reloads, accounts. */
+  let version = 0;
 
   // Each collect() reads one consistent view of the cache at scrape time.
   const view = () => cache.view(clock.now());
@@ -240,13 +252,45 @@ export function createMetrics({ registry, cache, clock, accounts, build }: Metri
 
   return {
     recordRequest(account, outcome, durationSeconds) {
+      version++;
       requests.inc({ account, outcome });
       duration.observe({ account }, durationSeconds);
     },
-    syncAccounts,
+    syncAccounts(current) {
+      version++;
+      syncAccounts(current);
+    },
     recordReload(successful, atMs) {
+      version++;
       reloadSuccessful.set(successful ? 1 : 0);
       if (successful) reloadSuccessTimestamp.set(atMs / 1000);
     },
+    exposition: createExposition(),
   };
+
+  function createExposition(): Exposition {
+    const ownNames = registry
+      .getMetricsAsArray()
+      .map((metric) => metric.name)
+      .filter((name) => !defaultNames.has(name));
+    let memo: { key: string; validUntilMs: number; text: string } | undefined;
+    const render = (names: readonly string[]) => Promise.all(names.map((name) => registry.getSingleMetricAsString(name)));
+    return {
+      contentType: registry.contentType,
+      async metrics() {
+        const now = clock.now();
+        const key = `${cache.version()}/${version}`;
+        if (!memo || memo.key !== key || now > memo.validUntilMs) {
+          const validUntilMs = cache.nextExpiryMs(now);
+          memo = { key, validUntilMs, text: (await render(ownNames)).join('\n') };
+        }
+        // Anything registered besides our own metrics (the defaults) is rendered every time.
+        const others = registry
+          .getMetricsAsArray()
+          .map((metric) => metric.name)
+          .filter((name) => !ownNames.includes(name));
+        return `${[memo.text, ...(await render(others))].join('\n')}\n`;
+      },
+    };
+  }
 }

@@ -32,12 +32,15 @@ const keyOf = (account: string, window: string) => `${account}\u0000${window}`;
 export function createSnapshotCache() {
   const entries = new Map<string, Entry>();
   const pausedAccounts = new Map<string, boolean>();
+  /** Bumped by every change, so a renderer can tell whether what it rendered still holds. */
+  let version = 0;
 
   const entry = (account: string, window: string): Entry | undefined => entries.get(keyOf(account, window));
 
   return {
     /** Starts tracking a window; keeps what is known when it is tracked already (reload). */
     track(account: string, window: string, maxStalenessMs: number): void {
+      version++;
       const existing = entry(account, window);
       if (existing) existing.maxStalenessMs = maxStalenessMs;
       else entries.set(keyOf(account, window), { account, window, maxStalenessMs, polled: false, up: false });
@@ -46,11 +49,13 @@ export function createSnapshotCache() {
 
     /** Forgets a window, so its series leave /metrics at the next scrape. */
     untrack(account: string, window: string): void {
+      version++;
       entries.delete(keyOf(account, window));
       if (![...entries.values()].some((e) => e.account === account)) pausedAccounts.delete(account);
     },
 
     recordSuccess(account: string, window: string, counts: Counts, bounds: WindowBounds, atMs: number): void {
+      version++;
       const e = entry(account, window);
       if (!e) return;
       Object.assign(e, { polled: true, up: true, lastSuccessMs: atMs, counts, bounds });
@@ -58,12 +63,14 @@ export function createSnapshotCache() {
 
     /** A closed window whose values are known: they are as good now as when fetched. */
     confirm(account: string, window: string, atMs: number): void {
+      version++;
       const e = entry(account, window);
       if (!e || !e.counts) return;
       Object.assign(e, { polled: true, up: true, lastSuccessMs: atMs });
     },
 
     recordFailure(account: string, window: string): void {
+      version++;
       const e = entry(account, window);
       if (!e) return;
       e.polled = true;
@@ -71,6 +78,7 @@ export function createSnapshotCache() {
     },
 
     setQuotaPaused(account: string, paused: boolean): void {
+      version++;
       if (pausedAccounts.has(account)) pausedAccounts.set(account, paused);
     },
 
@@ -86,6 +94,25 @@ export function createSnapshotCache() {
     /** Accounts being tracked, with their quota pause state. */
     accounts(): Array<{ account: string; quotaPaused: boolean }> {
       return [...pausedAccounts].map(([account, quotaPaused]) => ({ account, quotaPaused }));
+    },
+
+    /** Changes whenever anything in the cache does. */
+    version(): number {
+      return version;
+    },
+
+    /**
+     * The first instant after `nowMs` at which view() changes without any write: when the
+     * freshest values still shown pass max-staleness. Infinity when nothing will expire.
+     */
+    nextExpiryMs(nowMs: number): number {
+      let next = Infinity;
+      for (const e of entries.values()) {
+        if (e.lastSuccessMs === undefined || !e.counts) continue;
+        const expiry = e.lastSuccessMs + e.maxStalenessMs;
+        if (expiry >= nowMs && expiry < next) next = expiry;
+      }
+      return next;
     },
 
     /** Every polled window as a scrape at `nowMs` should show it (spec: Reading the response, staleness). */
