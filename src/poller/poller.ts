@@ -141,11 +141,15 @@ export function createPoller(deps: PollerDeps): Poller {
     const startedAt = performance.now();
     try {
       if (stopped || job.retired) return undefined;
+      // A poll that waited for the token while another window hit the quota must not spend a call.
+      if (checkPause(job.account)) return { paused: true as const };
       const result = await job.client.fetchChat15(bounds, abort.signal);
       return { result, seconds: (performance.now() - startedAt) / 1000 };
     } catch (error) {
       const failure =
         error instanceof WolkvoxError ? error : new WolkvoxError('invalid_response', 'unexpected client error', { cause: error });
+      // Pause while the slot is still held, so a poll queued for this token sees the pause.
+      if (failure.kind === 'quota_exceeded' && !stopped && !job.retired) pauseForQuota(job.account);
       return { failure, seconds: (performance.now() - startedAt) / 1000 };
     } finally {
       release();
@@ -171,6 +175,10 @@ export function createPoller(deps: PollerDeps): Poller {
       const answer = await callOnce(job, bounds);
       // A call cut short by shutdown or reload says nothing about Wolkvox: do not count it.
       if (!answer || stopped || job.retired) return;
+      if (answer.paused) {
+        cache.recordFailure(account.name, spec.label);
+        return;
+      }
       if (answer.result) {
         const { result } = answer;
         onRequest(account.name, result.kind, answer.seconds);

@@ -1,0 +1,636 @@
+// The poller on fake timers: schedule and phases, retries, per-token concurrency, quota pauses, closed windows, lifecycle.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseWindow, type WindowSpec } from '../../src/config/duration.js';
+import type { AccountConfig } from '../../src/config/schema.js';
+import { Secret } from '../../src/config/secret.js';
+import { createLogger } from '../../src/log.js';
+import { createSnapshotCache, type SnapshotCache } from '../../src/poller/cache.js';
+import { createPoller, type Poller } from '../../src/poller/poller.js';
+import { parseWolkvoxDate } from '../../src/simulator/data.js';
+import type { WolkvoxClient } from '../../src/wolkvox/client.js';
+import { WolkvoxError, type FailureKind, type Outcome } from '../../src/wolkvox/outcome.js';
+import type { Chat15Result, Counts } from '../../src/wolkvox/response.js';
+
+// 10:00 in Bogotá (UTC-5, no DST); the next local midnight is 2026-03-11T05:00:00Z.
+const T0 = Date.parse('2026-03-10T15:00:00Z');
+const BOGOTA_MIDNIGHT = Date.parse('2026-03-11T05:00:00Z');
+const MINUTE = 60_000;
+
+function windowSpec(text: string): WindowSpec {
+  const spec = parseWindow(text);
+  if (typeof spec === 'string') throw new Error(spec);
+  return spec;
+}
+
+function account(overrides: Partial<Omit<AccountConfig, 'windows'>> & { windows?: string[] } = {}): AccountConfig {
+  const { windows = ['1h'], ...rest } = overrides;
+  return {
+    name: 'co',
+    baseUrl: 'http://wolkvox.invalid',
+    token: new Secret('token-co'),
+    timeZone: 'America/Bogota',
+    intervalMs: MINUTE,
+    maxStalenessMs: 3 * MINUTE,
+    timeoutMs: 10_000,
+    maxConcurrency: 1,
+    ...rest,
+    windows: windows.map(windowSpec),
+  };
+}
+
+function counts(n: number): Counts {
+  return { ad_chatbot: n, ad_agents: n + 1, post_chatbot: n + 2, post_agents: n + 3, total_chatbot: n + 10, total_agents: n + 11 };
+}
+
+/** How the fake API answers one call: now or after `ms` of fake time; `manual` waits for the test. */
+type Reply = { ms?: number } & ({ result: Chat15Result } | { fail: FailureKind }) | 'manual';
+const ok = (n = 1, ms?: number): Reply => ({ result: { kind: 'success', counts: counts(n) }, ...(ms !== undefined ? { ms } : {}) });
+const fail = (kind: FailureKind, ms?: number): Reply => ({ fail: kind, ...(ms !== undefined ? { ms } : {}) });
+
+type Call = {
+  account: string;
+  token: string;
+  /** Window label, recognised from the span of date_ini..date_end. */
+  window: string;
+  dateIni: string;
+  dateEnd: string;
+  at: number;
+  endedAt?: number;
+  signal?: AbortSignal;
+  resolve(result: Chat15Result): void;
+  reject(kind: FailureKind): void;
+};
+
+/** Names the window a call asked for from its bounds alone, as a real server would see them. */
+function windowOfCall(acct: AccountConfig, dateIni: string, dateEnd: string): string {
+  const ini = parseWolkvoxDate(dateIni);
+  const end = parseWolkvoxDate(dateEnd);
+  if (ini === undefined || end === undefined) throw new Error(`bad dates ${dateIni} ${dateEnd}`);
+  const spanMs = (end - ini) * 1000;
+  for (const spec of acct.windows) {
+    if (spec.kind === 'duration' && spec.durationMs === spanMs) return spec.label;
+    if (spec.kind === 'yesterday' && spanMs === 86_399_000) return 'yesterday';
+  }
+  if (acct.windows.some((w) => w.kind === 'today') && dateIni.endsWith('000000') && dateIni.slice(0, 8) === dateEnd.slice(0, 8)) {
+    return 'today';
+  }
+  throw new Error(`no window of ${acct.name} spans ${dateIni}..${dateEnd}`);
+}
+
+/** A WolkvoxClient per account that records calls and answers as `reply` says. */
+function createFakeApi(reply: (call: Call) => Reply) {
+  const calls: Call[] = [];
+  const inFlight = new Map<string, number>();
+  const maxInFlight = new Map<string, number>();
+  const inFlightByWindow = new Map<string, number>();
+  const maxInFlightByWindow = new Map<string, number>();
+  /** Instants at which each token had this many calls in flight, per token pair of interest. */
+  const snapshots: Array<Record<string, number>> = [];
+
+  const bump = (map: Map<string, number>, max: Map<string, number>, key: string, by: number) => {
+    const value = (map.get(key) ?? 0) + by;
+    map.set(key, value);
+    max.set(key, Math.max(max.get(key) ?? 0, value));
+  };
+
+  const clientFor = (acct: AccountConfig): WolkvoxClient => ({
+    fetchChat15(bounds, signal) {
+      return new Promise<Chat15Result>((resolve, reject) => {
+        const token = acct.token.reveal();
+        const windowKey = `${acct.name}/${windowOfCall(acct, bounds.dateIni, bounds.dateEnd)}`;
+        let settled = false;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const finish = (settle: () => void) => {
+          if (settled) return;
+          settled = true;
+          if (timer !== undefined) clearTimeout(timer);
+          call.endedAt = Date.now();
+          bump(inFlight, maxInFlight, token, -1);
+          bump(inFlightByWindow, maxInFlightByWindow, windowKey, -1);
+          settle();
+        };
+        const call: Call = {
+          account: acct.name,
+          token,
+          window: windowOfCall(acct, bounds.dateIni, bounds.dateEnd),
+          dateIni: bounds.dateIni,
+          dateEnd: bounds.dateEnd,
+          at: Date.now(),
+          ...(signal ? { signal } : {}),
+          resolve: (result) => finish(() => resolve(result)),
+          reject: (kind) => finish(() => reject(new WolkvoxError(kind, `fake ${kind}`))),
+        };
+        calls.push(call);
+        bump(inFlight, maxInFlight, token, 1);
+        bump(inFlightByWindow, maxInFlightByWindow, windowKey, 1);
+        snapshots.push(Object.fromEntries(inFlight));
+        // The real client turns an abort into a rejected call.
+        signal?.addEventListener('abort', () => call.reject('network_error'), { once: true });
+        const answer = reply(call);
+        if (answer === 'manual') return;
+        const settle = () => ('result' in answer ? call.resolve(answer.result) : call.reject(answer.fail));
+        if (answer.ms === undefined) settle();
+        else timer = setTimeout(settle, answer.ms);
+      });
+    },
+  });
+
+  return { calls, clientFor, maxInFlight, maxInFlightByWindow, snapshots, inFlight };
+}
+
+const running: Poller[] = [];
+
+function setup(
+  accounts: AccountConfig[],
+  reply: (call: Call) => Reply = () => ok(),
+  options: { random?: () => number; retries?: number } = {},
+) {
+  const api = createFakeApi(reply);
+  const cache: SnapshotCache = createSnapshotCache();
+  const requests: Array<{ account: string; outcome: Outcome; seconds: number }> = [];
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'debug', format: 'json' }, { write: (line: string) => void lines.push(line) });
+  const poller = createPoller({
+    accounts,
+    clientFor: api.clientFor,
+    cache,
+    clock: { now: () => Date.now() },
+    logger,
+    onRequest: (acct, outcome, seconds) => void requests.push({ account: acct, outcome, seconds }),
+    random: options.random ?? (() => 0),
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+  });
+  running.push(poller);
+  const logs = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  const callsOf = (acct: string, window: string) => api.calls.filter((c) => c.account === acct && c.window === window);
+  const view = (acct: string, window: string) => cache.view(Date.now()).find((v) => v.account === acct && v.window === window);
+  return { api, cache, poller, requests, logs, callsOf, view };
+}
+
+/** Advances fake time to an absolute instant. */
+async function advanceTo(instant: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(instant - Date.now());
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(T0);
+});
+
+afterEach(async () => {
+  for (const poller of running.splice(0)) await poller.stop();
+  vi.useRealTimers();
+});
+
+describe('schedule', () => {
+  it('polls nothing before start()', async () => {
+    const h = setup([account({ windows: ['1h', 'today'] })]);
+    await vi.advanceTimersByTimeAsync(10 * MINUTE);
+    expect(h.api.calls).toHaveLength(0);
+    expect(h.poller.ready()).toBe(false);
+  });
+
+  it('starts the first poll of every window at once, staggered by well under a second', async () => {
+    const accounts = [
+      account({ name: 'co', token: new Secret('token-co'), windows: ['1h', '2h', '3h'] }),
+      account({ name: 'mx', token: new Secret('token-mx'), windows: ['1h', '2h', '3h'] }),
+    ];
+    const h = setup(accounts);
+    h.poller.start();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(h.api.calls.map((c) => `${c.account}/${c.window}`).sort()).toEqual(
+      ['co/1h', 'co/2h', 'co/3h', 'mx/1h', 'mx/2h', 'mx/3h'],
+    );
+    for (const call of h.api.calls) {
+      expect(call.at).toBeGreaterThanOrEqual(T0);
+      expect(call.at).toBeLessThan(T0 + 1000);
+    }
+    // Staggered: no two windows of one account fire at the same instant.
+    for (const name of ['co', 'mx']) {
+      const times = h.api.calls.filter((c) => c.account === name).map((c) => c.at);
+      expect(new Set(times).size).toBe(3);
+    }
+  });
+
+  it('repeats every interval, each window on its own phase spread across the interval', async () => {
+    const h = setup([account({ windows: ['1h', '2h', '3h'], intervalMs: MINUTE })]);
+    h.poller.start();
+    await advanceTo(T0 + 1000 + 5 * MINUTE);
+    const phases: number[] = [];
+    for (const window of ['1h', '2h', '3h']) {
+      const times = h.callsOf('co', window).map((c) => c.at);
+      expect(times.length).toBeGreaterThanOrEqual(5);
+      const later = times.slice(1);
+      for (let i = 1; i < later.length; i++) expect(later[i]! - later[i - 1]!).toBe(MINUTE);
+      phases.push((later[0]! - T0) % MINUTE);
+    }
+    // After the first round, the three windows fire at three different points of the interval, well apart.
+    for (let i = 0; i < phases.length; i++) {
+      for (let j = i + 1; j < phases.length; j++) {
+        const d = Math.abs(phases[i]! - phases[j]!);
+        expect(Math.min(d, MINUTE - d)).toBeGreaterThanOrEqual(MINUTE / 3 / 2);
+      }
+    }
+    const later = h.api.calls.filter((c) => c.at >= T0 + 1000).map((c) => c.at);
+    expect(new Set(later).size).toBe(later.length);
+  });
+
+  it('never overlaps a poll still running at its next slot: the slot is skipped, not bunched', async () => {
+    const h = setup([account({ windows: ['1h'], intervalMs: MINUTE })], (call) =>
+      call.at === T0 ? 'manual' : ok(),
+    );
+    h.poller.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.api.calls).toHaveLength(1);
+    await advanceTo(T0 + 150_000);
+    expect(h.api.calls).toHaveLength(1);
+    h.api.calls[0]!.resolve({ kind: 'success', counts: counts(1) });
+    await advanceTo(T0 + 180_000 - 1);
+    expect(h.api.calls).toHaveLength(1);
+    await advanceTo(T0 + 180_000);
+    expect(h.api.calls.map((c) => c.at - T0)).toEqual([0, 180_000]);
+    await advanceTo(T0 + 300_000);
+    expect(h.api.calls.map((c) => c.at - T0)).toEqual([0, 180_000, 240_000, 300_000]);
+    expect(h.api.maxInFlightByWindow.get('co/1h')).toBe(1);
+  });
+});
+
+describe('retries', () => {
+  const retryable: FailureKind[] = ['timeout', 'network_error', 'server_error', 'concurrency_limited'];
+  const notRetryable: FailureKind[] = ['unauthorized', 'bad_request', 'invalid_response'];
+
+  it.each(retryable)('%s: retried twice by default, so 3 calls a poll, with growing delays', async (kind) => {
+    const h = setup([account({ windows: ['1h'], intervalMs: MINUTE })], () => fail(kind));
+    h.poller.start();
+    await advanceTo(T0 + MINUTE - 1);
+    const times = h.api.calls.map((c) => c.at - T0);
+    expect(times).toHaveLength(3);
+    const [first, second, third] = times as [number, number, number];
+    expect(first).toBe(0);
+    expect(second - first).toBeGreaterThan(0);
+    expect(third - second).toBeGreaterThan(second - first);
+    // Never more than a third of the interval between calls.
+    expect(third - second).toBeLessThanOrEqual(MINUTE / 3);
+    expect(h.requests.map((r) => r.outcome)).toEqual([kind, kind, kind]);
+    expect(h.view('co', '1h')?.up).toBe(false);
+    // The next poll, at the next interval, retries again.
+    await advanceTo(T0 + 2 * MINUTE - 1);
+    expect(h.api.calls).toHaveLength(6);
+    expect(h.api.calls[3]!.at).toBe(T0 + MINUTE);
+  });
+
+  it.each(notRetryable)('%s: called once a poll, never retried', async (kind) => {
+    const h = setup([account({ windows: ['1h'], intervalMs: MINUTE })], () => fail(kind));
+    h.poller.start();
+    await advanceTo(T0 + 2 * MINUTE + 30_000);
+    expect(h.api.calls.map((c) => c.at - T0)).toEqual([0, MINUTE, 2 * MINUTE]);
+    expect(h.requests.map((r) => r.outcome)).toEqual([kind, kind, kind]);
+    expect(h.view('co', '1h')?.up).toBe(false);
+  });
+
+  it('quota_exceeded is not retried', async () => {
+    const h = setup([account({ windows: ['1h'] })], () => fail('quota_exceeded'));
+    h.poller.start();
+    await advanceTo(T0 + 30_000);
+    expect(h.api.calls).toHaveLength(1);
+    expect(h.requests.map((r) => r.outcome)).toEqual(['quota_exceeded']);
+  });
+
+  it('a retry that succeeds ends the poll as a success', async () => {
+    let n = 0;
+    const h = setup([account({ windows: ['1h'] })], () => (++n < 3 ? fail('server_error') : ok(7)));
+    h.poller.start();
+    await advanceTo(T0 + 30_000);
+    expect(h.requests.map((r) => r.outcome)).toEqual(['server_error', 'server_error', 'success']);
+    expect(h.view('co', '1h')).toMatchObject({ up: true, fresh: { counts: counts(7) } });
+  });
+
+  it('honours the retries option', async () => {
+    const h = setup([account({ windows: ['1h'] })], () => fail('timeout'), { retries: 0 });
+    h.poller.start();
+    await advanceTo(T0 + 30_000);
+    expect(h.api.calls).toHaveLength(1);
+  });
+
+  it('jitters the delays with the random source', async () => {
+    const gaps = async (random: () => number) => {
+      const h = setup([account({ windows: ['1h'] })], () => fail('server_error'), { random });
+      h.poller.start();
+      await advanceTo(Date.now() + 30_000);
+      await h.poller.stop();
+      const times = h.api.calls.map((c) => c.at);
+      return [times[1]! - times[0]!, times[2]! - times[1]!];
+    };
+    const low = await gaps(() => 0);
+    vi.setSystemTime(T0);
+    const high = await gaps(() => 0.99);
+    expect(low[0]).not.toBe(high[0]);
+    expect(low[1]).not.toBe(high[1]);
+    expect(high[0]).toBeGreaterThan(low[0]!);
+    // Delays grow whatever the jitter.
+    expect(high[1]).toBeGreaterThan(high[0]!);
+  });
+
+  it('a retrying poll never overlaps the next poll of its window', async () => {
+    // Each failing call takes 25 s: three calls plus backoff run past the next slot at 60 s.
+    const h = setup([account({ windows: ['1h'], intervalMs: MINUTE })], () => fail('server_error', 25_000));
+    h.poller.start();
+    await advanceTo(T0 + 3 * MINUTE - 1);
+    const calls = h.api.calls;
+    expect(calls.length).toBeGreaterThanOrEqual(4);
+    for (let i = 1; i < calls.length; i++) {
+      expect(calls[i]!.at).toBeGreaterThanOrEqual(calls[i - 1]!.endedAt ?? Infinity);
+    }
+    expect(h.api.maxInFlightByWindow.get('co/1h')).toBe(1);
+    // The first poll's three calls end after 60 s; the 60 s slot is skipped and the next poll starts at 120 s.
+    expect(calls[2]!.endedAt! - T0).toBeGreaterThan(MINUTE);
+    expect(calls[3]!.at - T0).toBe(2 * MINUTE);
+  });
+});
+
+describe('concurrency per token', () => {
+  it.each([1, 2] as const)('never more than %i calls in flight for a token shared by several accounts', async (max) => {
+    const shared = new Secret('token-shared');
+    const accounts = [
+      account({ name: 'a', token: shared, maxConcurrency: max, windows: ['1h', '2h', '3h'] }),
+      account({ name: 'b', token: new Secret('token-shared'), maxConcurrency: max, windows: ['1h', '2h', '3h'] }),
+      account({ name: 'c', token: new Secret('token-other'), maxConcurrency: max, windows: ['1h', '2h', '3h'] }),
+    ];
+    const h = setup(accounts, () => ok(1, 4_000));
+    let maxSeen = 0;
+    h.poller.start();
+    for (let t = 0; t < 3 * MINUTE; t += 500) {
+      await vi.advanceTimersByTimeAsync(500);
+      maxSeen = Math.max(maxSeen, h.poller.inFlight('a'), h.poller.inFlight('b'));
+    }
+    expect(h.api.maxInFlight.get('token-shared')).toBe(max);
+    expect(h.api.maxInFlight.get('token-other')).toBe(max);
+    expect(maxSeen).toBeLessThanOrEqual(max);
+    // Independent tokens: at some instant both were at their cap together.
+    expect(h.api.snapshots.some((s) => s['token-shared'] === max && s['token-other'] === max)).toBe(true);
+    // Every window was still polled: queueing delays calls, it does not drop them.
+    for (const name of ['a', 'b', 'c']) {
+      for (const window of ['1h', '2h', '3h']) expect(h.callsOf(name, window).length).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it('two accounts sharing a token use the smaller of their limits', async () => {
+    const accounts = [
+      account({ name: 'a', token: new Secret('t'), maxConcurrency: 2, windows: ['1h', '2h'] }),
+      account({ name: 'b', token: new Secret('t'), maxConcurrency: 1, windows: ['1h', '2h'] }),
+    ];
+    const h = setup(accounts, () => ok(1, 4_000));
+    h.poller.start();
+    await advanceTo(T0 + 2 * MINUTE);
+    expect(h.api.maxInFlight.get('t')).toBe(1);
+  });
+});
+
+describe('quota_exceeded', () => {
+  it('pauses every window of the account until local midnight, then resumes', async () => {
+    let quotaSpent = false;
+    const h = setup([account({ windows: ['1h', '2h', '3h'], intervalMs: 5 * MINUTE, maxStalenessMs: 15 * MINUTE })], (call) => {
+      if (call.at >= BOGOTA_MIDNIGHT) return ok(2);
+      if (call.at >= T0 + 5 * MINUTE) quotaSpent = true;
+      return quotaSpent ? fail('quota_exceeded') : ok(1);
+    });
+    h.poller.start();
+    await advanceTo(T0 + 5 * MINUTE - 1);
+    expect(h.api.calls).toHaveLength(3);
+    expect(h.cache.isQuotaPaused('co')).toBe(false);
+
+    await advanceTo(BOGOTA_MIDNIGHT - 1);
+    // One call hit the quota; no window called again the same local day.
+    expect(h.api.calls).toHaveLength(4);
+    expect(h.requests.map((r) => r.outcome)).toEqual(['success', 'success', 'success', 'quota_exceeded']);
+    expect(h.cache.isQuotaPaused('co')).toBe(true);
+    expect(h.cache.accounts()).toEqual([{ account: 'co', quotaPaused: true }]);
+    const views = h.cache.view(Date.now());
+    expect(views.map((v) => [v.window, v.up])).toEqual([['1h', false], ['2h', false], ['3h', false]]);
+    const warnings = h.logs().filter((l) => l.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ account: 'co', outcome: 'quota_exceeded', resume_at: '2026-03-11T05:00:00.000Z' });
+
+    await advanceTo(BOGOTA_MIDNIGHT + 5 * MINUTE - 1);
+    const after = h.api.calls.filter((c) => c.at >= BOGOTA_MIDNIGHT);
+    expect(after.map((c) => c.window).sort()).toEqual(['1h', '2h', '3h']);
+    expect(h.cache.isQuotaPaused('co')).toBe(false);
+    expect(h.cache.view(Date.now()).map((v) => [v.window, v.up, v.fresh?.counts.ad_chatbot])).toEqual([
+      ['1h', true, 2],
+      ['2h', true, 2],
+      ['3h', true, 2],
+    ]);
+    expect(h.logs().filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+
+  it('makes no further call for polls already waiting for the token when the quota runs out', async () => {
+    // One slot per token and slow calls: the 2h and 3h polls queue behind the 1h call that hits the quota.
+    const h = setup([account({ windows: ['1h', '2h', '3h'], maxConcurrency: 1 })], () => fail('quota_exceeded', 5_000));
+    h.poller.start();
+    await advanceTo(T0 + 30_000);
+    expect(h.api.calls).toHaveLength(1);
+    expect(h.requests.map((r) => r.outcome)).toEqual(['quota_exceeded']);
+    expect(h.cache.view(Date.now()).map((v) => [v.window, v.up])).toEqual([['1h', false], ['2h', false], ['3h', false]]);
+    expect(h.poller.ready()).toBe(true);
+  });
+
+  it('pauses only the account that hit its quota', async () => {
+    const h = setup(
+      [account({ name: 'co', token: new Secret('a') }), account({ name: 'mx', token: new Secret('b') })],
+      (call) => (call.account === 'co' ? fail('quota_exceeded') : ok()),
+    );
+    h.poller.start();
+    await advanceTo(T0 + 10 * MINUTE);
+    expect(h.callsOf('co', '1h')).toHaveLength(1);
+    expect(h.callsOf('mx', '1h')).toHaveLength(11);
+    expect(h.cache.accounts()).toEqual([
+      { account: 'co', quotaPaused: true },
+      { account: 'mx', quotaPaused: false },
+    ]);
+  });
+});
+
+describe('the yesterday window', () => {
+  const yesterdayAccount = () =>
+    account({ windows: ['yesterday'], intervalMs: 5 * MINUTE, maxStalenessMs: 15 * MINUTE });
+
+  it('is fetched once a local day and kept fresh in between', async () => {
+    const h = setup([yesterdayAccount()], () => ok(3));
+    h.poller.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(h.api.calls.map((c) => [c.dateIni, c.dateEnd])).toEqual([['20260309000000', '20260309235959']]);
+
+    await advanceTo(T0 + 2 * 3_600_000);
+    expect(h.api.calls).toHaveLength(1);
+    // Two hours on, far past max-staleness: still fresh and up, as the closed window's values still hold.
+    const view = h.view('co', 'yesterday');
+    expect(view).toMatchObject({ up: true, fresh: { counts: counts(3) } });
+    expect(view!.lastSuccessMs).toBeGreaterThan(Date.now() - 5 * MINUTE - 1);
+
+    await advanceTo(BOGOTA_MIDNIGHT + 5 * MINUTE);
+    expect(h.api.calls.map((c) => [c.dateIni, c.dateEnd])).toEqual([
+      ['20260309000000', '20260309235959'],
+      ['20260310000000', '20260310235959'],
+    ]);
+    await advanceTo(BOGOTA_MIDNIGHT + 3 * 3_600_000);
+    expect(h.api.calls).toHaveLength(2);
+  });
+
+  it('is fetched again on the next interval after a failure', async () => {
+    let n = 0;
+    const h = setup([yesterdayAccount()], () => (++n % 2 === 1 ? fail('bad_request') : ok(n)));
+    h.poller.start();
+    await advanceTo(T0 + 3_600_000);
+    expect(h.api.calls.map((c) => c.at - T0)).toEqual([0, 5 * MINUTE]);
+    expect(h.view('co', 'yesterday')).toMatchObject({ up: true, fresh: { counts: counts(2) } });
+
+    // After midnight the new day's first call fails, and the next interval fetches it again.
+    await advanceTo(BOGOTA_MIDNIGHT + 3_600_000);
+    const after = h.api.calls.filter((c) => c.at >= BOGOTA_MIDNIGHT);
+    expect(after).toHaveLength(2);
+    expect(after[1]!.at - after[0]!.at).toBe(5 * MINUTE);
+    expect(after.map((c) => c.dateIni)).toEqual(['20260310000000', '20260310000000']);
+    expect(h.view('co', 'yesterday')).toMatchObject({ up: true, fresh: { counts: counts(4) } });
+  });
+});
+
+describe('staleness', () => {
+  it('keeps the last good values with up 0 until max-staleness passes, then drops them', async () => {
+    let n = 0;
+    const h = setup([account({ windows: ['1h'], intervalMs: MINUTE, maxStalenessMs: 3 * MINUTE })], () =>
+      ++n === 1 ? ok(5) : fail('bad_request'),
+    );
+    h.poller.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.view('co', '1h')).toMatchObject({ up: true, lastSuccessMs: T0, fresh: { counts: counts(5) } });
+
+    await advanceTo(T0 + MINUTE);
+    expect(h.view('co', '1h')).toMatchObject({ up: false, lastSuccessMs: T0, fresh: { counts: counts(5) } });
+    expect(h.cache.view(T0 + 3 * MINUTE)[0]?.fresh?.counts).toEqual(counts(5));
+    const stale = h.cache.view(T0 + 3 * MINUTE + 1)[0];
+    expect(stale).toEqual({ account: 'co', window: '1h', up: false, lastSuccessMs: T0 });
+  });
+});
+
+describe('onRequest', () => {
+  it('is called once per call with its outcome and a duration', async () => {
+    const replies: Reply[] = [ok(), { result: { kind: 'no_data' } }, fail('server_error'), ok(), fail('unauthorized')];
+    let n = 0;
+    const h = setup([account({ windows: ['1h'], intervalMs: MINUTE })], () => replies[n++] ?? ok());
+    h.poller.start();
+    await advanceTo(T0 + 3 * MINUTE + 30_000);
+    expect(h.api.calls).toHaveLength(5);
+    expect(h.requests.map((r) => [r.account, r.outcome])).toEqual([
+      ['co', 'success'],
+      ['co', 'no_data'],
+      ['co', 'server_error'],
+      ['co', 'success'],
+      ['co', 'unauthorized'],
+    ]);
+    for (const r of h.requests) {
+      expect(Number.isFinite(r.seconds)).toBe(true);
+      expect(r.seconds).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('no_data counts as a success with all zeros', async () => {
+    const h = setup([account()], () => ({ result: { kind: 'no_data' } }));
+    h.poller.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const zeros = { ad_chatbot: 0, ad_agents: 0, post_chatbot: 0, post_agents: 0, total_chatbot: 0, total_agents: 0 };
+    expect(h.view('co', '1h')).toMatchObject({ up: true, fresh: { counts: zeros } });
+  });
+});
+
+describe('lifecycle', () => {
+  it('is ready once every window has finished its first poll, well or badly, and stays ready', async () => {
+    const h = setup(
+      [account({ name: 'co', token: new Secret('a'), windows: ['1h', '2h'] }), account({ name: 'mx', token: new Secret('b'), windows: ['1h', '2h'] })],
+      (call) => (call.at < T0 + 2000 ? 'manual' : fail('bad_request')),
+    );
+    expect(h.poller.ready()).toBe(false);
+    h.poller.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    // One slot per token: the second window of each account waits for the first.
+    expect(h.api.calls).toHaveLength(2);
+    expect(h.poller.ready()).toBe(false);
+    h.api.calls[0]!.resolve({ kind: 'success', counts: counts(1) });
+    h.api.calls[1]!.resolve({ kind: 'success', counts: counts(1) });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.api.calls).toHaveLength(4);
+    h.api.calls[2]!.resolve({ kind: 'success', counts: counts(1) });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.poller.ready()).toBe(false);
+    h.api.calls[3]!.reject('bad_request');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.poller.ready()).toBe(true);
+    await advanceTo(T0 + 3 * MINUTE);
+    expect(h.poller.ready()).toBe(true);
+  });
+
+  it('stop() aborts calls in flight, wakes retry waits, resolves, and leaves no timer behind', async () => {
+    const h = setup(
+      [account({ name: 'co', token: new Secret('a') }), account({ name: 'mx', token: new Secret('b'), windows: ['1h', '2h'] })],
+      (call) => (call.account === 'co' ? 'manual' : call.window === '1h' ? fail('server_error') : 'manual'),
+    );
+    h.poller.start();
+    await vi.advanceTimersByTimeAsync(200);
+    const coCall = h.callsOf('co', '1h')[0]!;
+    expect(coCall.signal?.aborted).toBe(false);
+    expect(h.callsOf('mx', '1h')).toHaveLength(1); // now waiting to retry
+    expect(vi.getTimerCount()).toBeGreaterThan(0);
+
+    await h.poller.stop();
+    expect(coCall.signal?.aborted).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+    // Calls cut short by shutdown are not counted as failures.
+    expect(h.requests.map((r) => r.outcome)).toEqual(['server_error']);
+    const callsAtStop = h.api.calls.length;
+    await vi.advanceTimersByTimeAsync(10 * MINUTE);
+    expect(h.api.calls).toHaveLength(callsAtStop);
+  });
+
+  it('update() adds and removes windows and accounts; unchanged windows keep their values and schedule', async () => {
+    const h = setup([
+      account({ name: 'co', token: new Secret('a'), windows: ['1h', '2h'] }),
+      account({ name: 'mx', token: new Secret('b'), windows: ['1h'] }),
+    ]);
+    h.poller.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(h.api.calls).toHaveLength(3);
+    const co1hBefore = h.callsOf('co', '1h').map((c) => c.at);
+
+    await advanceTo(T0 + 10_000);
+    h.poller.update([
+      account({ name: 'co', token: new Secret('a'), windows: ['1h', '3h'] }),
+      account({ name: 'pe', token: new Secret('c'), windows: ['today'] }),
+    ]);
+    // Removed windows and accounts leave the cache at once.
+    expect(h.cache.view(Date.now()).map((v) => `${v.account}/${v.window}`)).toEqual(['co/1h']);
+    expect(h.cache.accounts().map((a) => a.account).sort()).toEqual(['co', 'pe']);
+    expect(h.view('co', '1h')).toMatchObject({ up: true, lastSuccessMs: co1hBefore[0] });
+
+    await advanceTo(T0 + 11_000);
+    // Added ones are polled at once; the unchanged window is not polled out of turn.
+    expect(h.callsOf('co', '3h').map((c) => c.at - T0)[0]).toBeLessThan(11_000);
+    expect(h.callsOf('pe', 'today')).toHaveLength(1);
+    expect(h.callsOf('co', '1h')).toHaveLength(1);
+
+    await advanceTo(T0 + 5 * MINUTE);
+    expect(h.callsOf('co', '1h').map((c) => c.at - T0)).toEqual([0, 60_000, 120_000, 180_000, 240_000, 300_000]);
+    expect(h.callsOf('co', '2h')).toHaveLength(1);
+    expect(h.callsOf('mx', '1h')).toHaveLength(1);
+    expect(h.cache.view(Date.now()).map((v) => `${v.account}/${v.window}`).sort()).toEqual(['co/1h', 'co/3h', 'pe/today']);
+  });
+
+  it('update() with new settings for a window restarts its schedule but keeps its cached values', async () => {
+    const h = setup([account({ windows: ['1h'], intervalMs: MINUTE })], (call) => (call.at === T0 ? ok(4) : 'manual'));
+    h.poller.start();
+    await advanceTo(T0 + 10_000);
+    h.poller.update([account({ windows: ['1h'], intervalMs: 2 * MINUTE })]);
+    expect(h.view('co', '1h')).toMatchObject({ up: true, lastSuccessMs: T0, fresh: { counts: counts(4) } });
+    await advanceTo(T0 + 11_000);
+    expect(h.api.calls.map((c) => c.at - T0)).toEqual([0, 10_000]);
+  });
+});
+
