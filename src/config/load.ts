@@ -70,11 +70,14 @@ function issueToError(error: z.ZodError, prefix: string, fileNote = ''): ConfigE
     message = 'is required';
   }
   const key = prefix === '' || path === '' || path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`;
-  return new ConfigError(key, `${message}${fileNote}`);
+  // A file whose top level is not a mapping has no key to blame but the file itself.
+  return new ConfigError(key === '' ? 'config.file' : key, `${message}${fileNote}`);
 }
 
+// reportInput: zod 4 leaves `input` out of issues by default, and issueToError needs it to tell
+// a missing value ("is required") from one of the wrong type.
 function parseSetting<S extends z.ZodType>(raw: RawValue, schema: S): z.output<S> {
-  const result = schema.safeParse(raw.value);
+  const result = schema.safeParse(raw.value, { reportInput: true });
   if (!result.success) throw issueToError(result.error, raw.key);
   return result.data;
 }
@@ -96,14 +99,15 @@ function readTokenFile(path: string, key: string, readFile: ReadFile): Secret {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(key, `cannot read token file ${path}: ${code}`);
   }
-  return checkToken(text.replace(/\s+$/, ''), `${key} (${path})`);
+  return checkToken(text.replace(/\s+$/, ''), key, ` in ${path}`);
 }
 
-function checkToken(token: string, key: string): Secret {
-  if (token === '') throw new ConfigError(key, 'the token is empty');
+/** `where` says which file the token came from; the key stays the flag or file key alone. */
+function checkToken(token: string, key: string, where = ''): Secret {
+  if (token === '') throw new ConfigError(key, `the token${where} is empty`);
   // Never quote the token: say what is wrong with it, not what it is.
   if (/[\x00-\x1f\x7f]/.test(token)) {
-    throw new ConfigError(key, 'the token contains control characters or line breaks, which an HTTP header cannot carry');
+    throw new ConfigError(key, `the token${where} contains control characters or line breaks, which an HTTP header cannot carry`);
   }
   return new Secret(token);
 }
@@ -190,7 +194,14 @@ function parseConfigFile(path: string, readFile: ReadFile): ConfigFile {
     const where = line !== undefined ? ` at line ${line}` : '';
     throw new ConfigError('config.file', `${path} is not valid YAML${where}: ${(yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const result = configFileSchema.safeParse(document.toJS() ?? {});
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (error) {
+    // yaml throws while resolving aliases: unknown anchors, and alias bombs past its expansion limit.
+    throw new ConfigError('config.file', `${path} is not valid YAML: ${(error as Error).message}`);
+  }
+  const result = configFileSchema.safeParse(value ?? {}, { reportInput: true });
   if (!result.success) throw issueToError(result.error, '', note);
   return result.data;
 }
