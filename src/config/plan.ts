@@ -35,10 +35,12 @@ export function planWarnings(accounts: readonly AccountConfig[]): string[] {
   }
   for (const members of byToken.values()) {
     const planned = Math.ceil(members.reduce((sum, account) => sum + plannedDailyCalls(account), 0));
-    const quota = Math.min(...members.map((account) => account.dailyQuota ?? DEFAULT_DAILY_QUOTA));
+    // The quota belongs to the token: an account that does not state it does not lower it to the default.
+    const stated = members.flatMap((account) => (account.dailyQuota !== undefined ? [account.dailyQuota] : []));
+    const known = stated.length > 0;
+    const quota = known ? Math.min(...stated) : DEFAULT_DAILY_QUOTA;
     if (planned > quota) {
       const names = members.map((account) => account.name).join(', ');
-      const known = members.some((account) => account.dailyQuota !== undefined);
       const source = known
         ? `the daily quota of ${quota}`
         : `${quota}, the daily quota of one license (set --wolkvox.daily-quota or daily_quota if the token has more)`;
