@@ -1,0 +1,273 @@
+// The container files, checked statically (no Docker engine here): the Dockerfile's stages, user, health check and
+// secrets; the build context whitelist; and the compose stack as Debian's docker-compose resolves it.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+type Instruction = { keyword: string; args: string; line: number };
+type Stage = { from: string; name?: string; instructions: Instruction[] };
+
+/** Instructions of a Dockerfile: comments dropped, backslash continuations joined. */
+function parseDockerfile(text: string): Instruction[] {
+  const instructions: Instruction[] = [];
+  let pending = '';
+  let start = 0;
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (pending === '' && (line === '' || line.startsWith('#'))) continue;
+    if (pending === '') start = i + 1;
+    if (line.endsWith('\\')) {
+      pending += `${line.slice(0, -1)} `;
+      continue;
+    }
+    const full = pending + line;
+    pending = '';
+    const match = /^(\S+)\s*(.*)$/.exec(full);
+    if (match?.[1]) instructions.push({ keyword: match[1].toUpperCase(), args: match[2] ?? '', line: start });
+  }
+  return instructions;
+}
+
+function stagesOf(instructions: Instruction[]): Stage[] {
+  const stages: Stage[] = [];
+  for (const instruction of instructions) {
+    if (instruction.keyword === 'FROM') {
+      const [image = '', as, name] = instruction.args.split(/\s+/);
+      stages.push({ from: image, name: as?.toUpperCase() === 'AS' ? name : undefined, instructions: [] });
+    } else {
+      stages.at(-1)?.instructions.push(instruction);
+    }
+  }
+  return stages;
+}
+
+const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+const stages = stagesOf(dockerfile);
+const runtime = stages.at(-1)!;
+const inRuntime = (keyword: string): Instruction[] => runtime.instructions.filter((i) => i.keyword === keyword);
+const execForm = (args: string): string[] => JSON.parse(args) as string[];
+
+/** .dockerignore semantics: the last matching pattern wins, `!` re-includes, a match on a directory covers its contents. */
+function dockerignore(text: string): (path: string) => boolean {
+  const rules = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const negated = line.startsWith('!');
+      const pattern = (negated ? line.slice(1) : line).replace(/^\/+|\/+$/g, '');
+      let source = '';
+      for (let i = 0; i < pattern.length; i++) {
+        const c = pattern[i]!;
+        if (c === '*' && pattern[i + 1] === '*') {
+          const slash = pattern[i + 2] === '/';
+          source += slash ? '(?:.*/)?' : '.*';
+          i += slash ? 2 : 1;
+        } else if (c === '*') source += '[^/]*';
+        else if (c === '?') source += '[^/]';
+        else source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+      }
+      return { negated, regex: new RegExp(`^${source}$`) };
+    });
+  return (path: string): boolean => {
+    const parts = path.split('/');
+    const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+    let ignored = false;
+    for (const rule of rules) if (prefixes.some((prefix) => rule.regex.test(prefix))) ignored = !rule.negated;
+    return ignored;
+  };
+}
+const ignored = dockerignore(readFileSync(join(ROOT, '.dockerignore'), 'utf8'));
+
+describe('Dockerfile', () => {
+  it('is multi-stage: a build stage with dev dependencies, a runtime stage with production ones only', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    const build = stages.find((stage) => stage.name === 'build');
+    expect(build, 'a stage named build').toBeDefined();
+    const buildRuns = build!.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    expect(buildRuns.some((run) => /\bnpm ci\b/.test(run) && !run.includes('--omit=dev'))).toBe(true);
+    expect(buildRuns.some((run) => run.includes('npm run build'))).toBe(true);
+    const runtimeRuns = inRuntime('RUN').map((i) => i.args);
+    expect(runtimeRuns.some((run) => /\bnpm ci\b.*--omit=dev/.test(run))).toBe(true);
+    expect(runtimeRuns.join('\n')).not.toMatch(/npm (install|ci)(?!.*--omit=dev)/);
+    expect(inRuntime('COPY').map((i) => i.args)).toContain('--from=build /app/dist ./dist');
+  });
+
+  it('runs on node 20 bookworm-slim', () => {
+    const images = dockerfile.filter((i) => i.keyword === 'ARG' && i.args.startsWith('NODE_IMAGE=')).map((i) => i.args);
+    expect(images).toEqual(['NODE_IMAGE=node:20-bookworm-slim']);
+    for (const stage of stages) expect(stage.from).toBe('${NODE_IMAGE}');
+  });
+
+  it('runs as a non-root user in the final stage', () => {
+    const users = inRuntime('USER').map((i) => i.args.trim());
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+  });
+
+  it('exposes 9867, checks /healthz with Node (no curl in slim) and enters the exporter', () => {
+    expect(inRuntime('EXPOSE').map((i) => i.args)).toEqual(['9867']);
+    const [healthcheck] = inRuntime('HEALTHCHECK');
+    expect(healthcheck?.args).toMatch(/^--interval=\S+ --timeout=\S+ .*CMD \["node", "-e", /);
+    expect(healthcheck?.args).toContain("'http://127.0.0.1:9867/healthz'");
+    expect(healthcheck?.args).not.toMatch(/curl|wget/);
+    const [entrypoint] = inRuntime('ENTRYPOINT');
+    expect(execForm(entrypoint!.args)).toEqual(['node', 'dist/main.js']);
+    const [cmd] = inRuntime('CMD');
+    expect(execForm(cmd!.args).every((arg) => arg.startsWith('--'))).toBe(true);
+  });
+
+  it('has the health check script that the image runs, and it is valid JavaScript', () => {
+    const [healthcheck] = inRuntime('HEALTHCHECK');
+    const script = execForm(healthcheck!.args.slice(healthcheck!.args.indexOf('CMD ') + 4))[2]!;
+    const checked = spawnSync(process.execPath, ['--check', '-'], { input: script, encoding: 'utf8' });
+    expect(checked.status, checked.stderr).toBe(0);
+  });
+
+  it('carries OCI labels', () => {
+    const labels = inRuntime('LABEL').map((i) => i.args).join(' ');
+    for (const key of ['title', 'description', 'source', 'licenses', 'version', 'revision']) {
+      expect(labels).toContain(`org.opencontainers.image.${key}=`);
+    }
+    expect(labels).toContain('org.opencontainers.image.licenses="Apache-2.0"');
+  });
+
+  it('bakes no token or other secret into the image', () => {
+    for (const instruction of dockerfile.filter((i) => ['ENV', 'ARG', 'LABEL'].includes(i.keyword))) {
+      expect(instruction.args, `line ${instruction.line}`).not.toMatch(/token|secret|passw|api[_-]?key/i);
+    }
+    for (const copy of dockerfile.filter((i) => ['COPY', 'ADD'].includes(i.keyword))) {
+      expect(copy.args, `line ${copy.line}`).not.toMatch(/secret|\.env|token/i);
+    }
+  });
+
+  it('copies only files that exist and that .dockerignore lets into the build context', () => {
+    const sources = dockerfile
+      .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
+      .flatMap((i) => i.args.split(/\s+/).filter((arg) => !arg.startsWith('--')).slice(0, -1));
+    expect(sources).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'package.json', 'package-lock.json']);
+    for (const source of sources) {
+      expect(existsSync(join(ROOT, source)), source).toBe(true);
+      expect(ignored(source), source).toBe(false);
+    }
+  });
+});
+
+describe('.dockerignore', () => {
+  it.each(['node_modules', 'node_modules/express/index.js', '.git', '.git/HEAD', 'dist/main.js', 'secrets/wolkvox_token',
+    '.env', 'src/node_modules/x.js', 'test/shipping/docker.test.ts', 'coverage/index.html', 'wolkvox.token'])('keeps %s out of the context', (path) => {
+    expect(ignored(path)).toBe(true);
+  });
+
+  it.each(['package.json', 'package-lock.json', 'tsconfig.build.json', 'src/main.ts', 'src/wolkvox/client.ts'])('lets %s in', (path) => {
+    expect(ignored(path)).toBe(false);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  type Service = {
+    build?: { context: string };
+    image?: string;
+    command?: string[];
+    environment?: Record<string, string>;
+    volumes?: (string | { type: string; source: string; target: string; read_only?: boolean })[];
+    ports?: (string | { published: number; target: number; host_ip?: string })[];
+    secrets?: unknown[];
+  };
+
+  function dockerCompose(args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const which = spawnSync('sh', ['-c', 'command -v docker-compose'], { encoding: 'utf8' });
+    if (which.status !== 0) {
+      throw new Error("docker-compose is required to validate docker-compose.yml: install Debian's package with 'apt-get install -y docker-compose'");
+    }
+    const result = spawnSync(which.stdout.trim(), ['-f', join(ROOT, 'docker-compose.yml'), ...args], { cwd: ROOT, encoding: 'utf8' });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  it('is valid for docker-compose config -q', () => {
+    const { status, stdout, stderr } = dockerCompose(['config', '-q']);
+    expect(status, stderr).toBe(0);
+    expect(stdout).toBe('');
+    expect(stderr).not.toMatch(/warn|error/i);
+  });
+
+  describe('as resolved by docker-compose config', () => {
+    const resolved = (): { services: Record<string, Service>; volumes?: Record<string, unknown> } => {
+      const { status, stdout, stderr } = dockerCompose(['config']);
+      expect(status, stderr).toBe(0);
+      return parseYaml(stdout) as { services: Record<string, Service> };
+    };
+    const binds = (service: Service): { source: string; target: string; readOnly: boolean }[] =>
+      (service.volumes ?? []).flatMap((volume) => {
+        if (typeof volume !== 'string') return volume.type === 'bind' ? [{ source: volume.source, target: volume.target, readOnly: volume.read_only === true }] : [];
+        const [source = '', target = '', mode = ''] = volume.split(':');
+        return source.startsWith('/') ? [{ source, target, readOnly: mode.includes('ro') }] : [];
+      });
+    const published = (service: Service): string[] =>
+      (service.ports ?? []).map((port) => (typeof port === 'string' ? port.replace(/\/tcp$/, '') : `${port.host_ip ?? ''}:${port.published}:${port.target}`));
+
+    it('runs the exporter from this Dockerfile in demo mode, with no token in its environment', () => {
+      const { services } = resolved();
+      expect(Object.keys(services).sort()).toEqual(['grafana', 'prometheus', 'wolkvox-exporter']);
+      const exporter = services['wolkvox-exporter']!;
+      expect(exporter.build?.context).toBe(ROOT);
+      expect(exporter.command).toEqual(['--demo']);
+      expect(JSON.stringify(exporter.environment ?? {})).not.toMatch(/token/i);
+      expect(published(exporter)).toEqual(['127.0.0.1:9867:9867']);
+    });
+
+    it('mounts the example Prometheus config and the rules that exist on disk; the config scrapes the exporter service', () => {
+      const prometheus = resolved().services.prometheus!;
+      const mounts = binds(prometheus);
+      expect(mounts).toEqual(
+        expect.arrayContaining([
+          { source: join(ROOT, 'prometheus/prometheus.yml'), target: '/etc/prometheus/prometheus.yml', readOnly: true },
+          { source: join(ROOT, 'prometheus/rules'), target: '/etc/prometheus/rules', readOnly: true },
+        ]),
+      );
+      for (const mount of mounts) expect(existsSync(mount.source), mount.source).toBe(true);
+      expect(prometheus.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
+      // rule_files are relative to the config file: rules/*.yml is the mounted /etc/prometheus/rules.
+      const config = parseYaml(readFileSync(join(ROOT, 'prometheus/prometheus.yml'), 'utf8')) as {
+        rule_files: string[];
+        scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+      };
+      expect(config.rule_files).toEqual(['rules/*.yml']);
+      expect(config.scrape_configs).toEqual([{ job_name: 'wolkvox', static_configs: [{ targets: ['wolkvox-exporter:9867'] }] }]);
+    });
+
+    it('provisions Grafana on localhost:3000 with the data source and the dashboard folder the provider reads', () => {
+      const grafana = resolved().services.grafana!;
+      expect(published(grafana)).toEqual(['127.0.0.1:3000:3000']);
+      const mounts = binds(grafana);
+      expect(mounts).toEqual(
+        expect.arrayContaining([
+          { source: join(ROOT, 'grafana/provisioning'), target: '/etc/grafana/provisioning', readOnly: true },
+          { source: join(ROOT, 'grafana/dashboards'), target: '/var/lib/grafana/dashboards', readOnly: true },
+        ]),
+      );
+      for (const mount of mounts) expect(existsSync(mount.source), mount.source).toBe(true);
+      expect(grafana.environment).toMatchObject({ GF_AUTH_ANONYMOUS_ENABLED: 'true', GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer' });
+
+      const provider = parseYaml(readFileSync(join(ROOT, 'grafana/provisioning/dashboards/wolkvox.yml'), 'utf8')) as {
+        apiVersion: number;
+        providers: { type: string; options: { path: string } }[];
+      };
+      expect(provider.apiVersion).toBe(1);
+      expect(provider.providers).toEqual([expect.objectContaining({ type: 'file', options: expect.objectContaining({ path: '/var/lib/grafana/dashboards' }) })]);
+      const home = grafana.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? '';
+      expect(existsSync(join(ROOT, 'grafana/dashboards', home.replace('/var/lib/grafana/dashboards/', ''))), home).toBe(true);
+
+      const datasources = parseYaml(readFileSync(join(ROOT, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as {
+        apiVersion: number;
+        datasources: { type: string; url: string; uid: string }[];
+      };
+      expect(datasources.apiVersion).toBe(1);
+      expect(datasources.datasources).toEqual([expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090', uid: 'prometheus' })]);
+    });
+  });
+});
