@@ -1,4 +1,5 @@
 // The chat_15 HTTP client: builds the request, enforces timeout and body size, and classifies the answer.
+import { inspect } from 'node:util';
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import type { Secret } from '../config/secret.js';
 import { WolkvoxError } from './outcome.js';
@@ -26,28 +27,49 @@ export type WolkvoxClient = {
 export const REPORT_PATH = '/api/v2/reports_manager.php';
 
 export function chat15Url(baseUrl: string, window: Pick<WindowBounds, 'dateIni' | 'dateEnd'>): string {
-  const url = new URL(REPORT_PATH, `${baseUrl}/`);
+  // spec: `{base}/api/v2/...`: a proxy's path prefix (https://proxy.example/wolkvox) is kept, not replaced.
+  const url = new URL(`${baseUrl.replace(/\/+$/, '')}${REPORT_PATH}`);
   url.searchParams.set('api', 'chat_15');
   url.searchParams.set('date_ini', window.dateIni);
   url.searchParams.set('date_end', window.dateEnd);
   return url.toString();
 }
 
+/**
+ * The error to keep as `cause`. Some dispatcher errors quote the request, headers included (undici's
+ * MockNotMatchedError does): such a cause is replaced by a copy with the token blanked out.
+ */
+function safeCause(error: unknown, token: string): unknown {
+  let text: string;
+  try {
+    text = `${inspect(error, { depth: 10, showHidden: true })}\n${String((error as Error | undefined)?.stack)}`;
+  } catch {
+    return undefined;
+  }
+  if (token === '' || !text.includes(token)) return error;
+  const { name, code, message } = (error ?? {}) as { name?: unknown; code?: unknown; message?: unknown };
+  const copy = new Error(String(message ?? '').split(token).join('[REDACTED]')) as Error & { code?: unknown };
+  if (typeof name === 'string') copy.name = name;
+  if (typeof code === 'string' || typeof code === 'number') copy.code = code;
+  return copy;
+}
+
 /** Maps what undici or the abort machinery threw to a failure kind, with a message free of secrets. */
-function toWolkvoxError(error: unknown, timedOut: boolean): WolkvoxError {
+function toWolkvoxError(error: unknown, timedOut: boolean, token: string): WolkvoxError {
   if (error instanceof WolkvoxError) return error;
+  const cause = safeCause(error, token);
   if (
     timedOut ||
     error instanceof undiciErrors.HeadersTimeoutError ||
     error instanceof undiciErrors.BodyTimeoutError ||
     error instanceof undiciErrors.ConnectTimeoutError
   ) {
-    return new WolkvoxError('timeout', 'no complete answer within the timeout', { cause: error });
+    return new WolkvoxError('timeout', 'no complete answer within the timeout', { cause });
   }
-  const code = (error as { code?: unknown }).code;
-  const causeCode = ((error as { cause?: { code?: unknown } }).cause ?? {}).code;
-  const label = [code, causeCode].find((c) => typeof c === 'string') ?? (error as Error).name ?? 'error';
-  return new WolkvoxError('network_error', `request failed: ${String(label)}`, { cause: error });
+  // A dispatcher may reject with anything, null included.
+  const thrown = (error ?? {}) as { code?: unknown; name?: unknown; cause?: { code?: unknown } | null };
+  const label = [thrown.code, (thrown.cause ?? {}).code, thrown.name].find((c) => typeof c === 'string') ?? 'error';
+  return new WolkvoxError('network_error', `request failed: ${String(label)}`, { cause });
 }
 
 async function readCapped(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
@@ -97,7 +119,7 @@ export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClien
         }
         return classify(response.statusCode, text);
       } catch (error) {
-        throw toWolkvoxError(error, timeout.signal.aborted);
+        throw toWolkvoxError(error, timeout.signal.aborted, token.reveal());
       } finally {
         clearTimeout(timer);
       }
