@@ -1,0 +1,147 @@
+// The per-token semaphore: at most `capacity` calls in flight, slots handed over in FIFO order, release idempotent.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createLimiter, type Limiter } from '../../src/poller/limiter.js';
+
+/** Lets every settled promise run its callbacks. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Starts an acquire and records when it is granted. */
+function contender(limiter: Limiter, name: string, granted: string[]) {
+  const state: { release?: () => void } = {};
+  void limiter.acquire().then((release) => {
+    granted.push(name);
+    state.release = release;
+  });
+  return {
+    get held() {
+      return state.release !== undefined;
+    },
+    release() {
+      if (!state.release) throw new Error(`${name} does not hold a slot`);
+      state.release();
+    },
+  };
+}
+
+describe('createLimiter', () => {
+  it('grants up to capacity at once and makes the next caller wait', async () => {
+    const limiter = createLimiter(2);
+    const granted: string[] = [];
+    const a = contender(limiter, 'a', granted);
+    const b = contender(limiter, 'b', granted);
+    const c = contender(limiter, 'c', granted);
+    await settle();
+    expect(granted).toEqual(['a', 'b']);
+    expect([a.held, b.held, c.held]).toEqual([true, true, false]);
+    expect(limiter.inFlight()).toBe(2);
+    expect(limiter.capacity).toBe(2);
+    b.release();
+    await settle();
+    expect(granted).toEqual(['a', 'b', 'c']);
+    expect(limiter.inFlight()).toBe(2);
+    a.release();
+    c.release();
+    await settle();
+    expect(limiter.inFlight()).toBe(0);
+  });
+
+  it('hands slots to waiters in the order they asked (FIFO)', async () => {
+    const limiter = createLimiter(1);
+    const granted: string[] = [];
+    const holders = ['a', 'b', 'c', 'd', 'e'].map((name) => contender(limiter, name, granted));
+    for (let i = 0; i < holders.length; i++) {
+      await settle();
+      expect(granted).toEqual(['a', 'b', 'c', 'd', 'e'].slice(0, i + 1));
+      expect(limiter.inFlight()).toBe(1);
+      holders[i]?.release();
+    }
+    await settle();
+    expect(limiter.inFlight()).toBe(0);
+  });
+
+  it('does not let a newcomer overtake a waiter when a slot frees', async () => {
+    const limiter = createLimiter(1);
+    const granted: string[] = [];
+    const first = contender(limiter, 'first', granted);
+    contender(limiter, 'waiter', granted);
+    await settle();
+    first.release();
+    contender(limiter, 'newcomer', granted); // asks in the same tick as the release
+    await settle();
+    expect(granted).toEqual(['first', 'waiter']);
+    expect(limiter.inFlight()).toBe(1);
+  });
+
+  it('ignores a second release of the same slot', async () => {
+    const limiter = createLimiter(1);
+    const granted: string[] = [];
+    const a = contender(limiter, 'a', granted);
+    const b = contender(limiter, 'b', granted);
+    const c = contender(limiter, 'c', granted);
+    await settle();
+    a.release();
+    a.release(); // must not free b's slot for c
+    await settle();
+    expect(granted).toEqual(['a', 'b']);
+    expect(limiter.inFlight()).toBe(1);
+    b.release();
+    b.release();
+    await settle();
+    expect(granted).toEqual(['a', 'b', 'c']);
+    c.release();
+    c.release();
+    c.release();
+    await settle();
+    expect(limiter.inFlight()).toBe(0);
+    // And the count never goes negative: capacity is still exactly 1.
+    contender(limiter, 'd', granted);
+    contender(limiter, 'e', granted);
+    await settle();
+    expect(granted).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('never has more than capacity active, and matches a FIFO model, for any sequence of acquires and releases', async () => {
+    type Command = { kind: 'acquire' } | { kind: 'release'; pick: number; twice: boolean };
+    const command: fc.Arbitrary<Command> = fc.oneof(
+      fc.constant<Command>({ kind: 'acquire' }),
+      fc.record({ kind: fc.constant('release' as const), pick: fc.nat(), twice: fc.boolean() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.array(command, { maxLength: 30 }), async (capacity, commands) => {
+        const limiter = createLimiter(capacity);
+        const granted: string[] = [];
+        const contenders: Array<ReturnType<typeof contender>> = [];
+        // The model: who holds a slot, who waits, in order.
+        let holding: number[] = [];
+        const waiting: number[] = [];
+        const released = new Set<number>();
+        for (const step of commands) {
+          if (step.kind === 'acquire') {
+            const id = contenders.length;
+            contenders.push(contender(limiter, String(id), granted));
+            if (holding.length < capacity) holding.push(id);
+            else waiting.push(id);
+          } else {
+            if (holding.length === 0) continue;
+            const id = holding[step.pick % holding.length] as number;
+            contenders[id]?.release();
+            if (step.twice) contenders[id]?.release();
+            released.add(id);
+            holding = holding.filter((h) => h !== id);
+            const next = waiting.shift();
+            if (next !== undefined) holding.push(next);
+          }
+          await settle();
+          const active = contenders.map((c, id) => (c.held && !released.has(id) ? id : -1)).filter((id) => id >= 0);
+          expect(active.length).toBeLessThanOrEqual(capacity);
+          expect(active.sort((x, y) => x - y)).toEqual([...holding].sort((x, y) => x - y));
+          expect(limiter.inFlight()).toBe(holding.length);
+          // Grants happen in the order of asking.
+          expect(granted.map(Number)).toEqual([...granted.map(Number)].sort((x, y) => x - y));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
