@@ -1,7 +1,7 @@
 // The Prometheus rules and example config: promtool finds them clean, their unit tests pass, and every alert is
 // tested firing and not firing, labelled, annotated and documented by a runbook section.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
