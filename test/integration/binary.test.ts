@@ -1,0 +1,264 @@
+// The built binary (dist/main.js, built by the global setup): help, version, exit 2 on bad config, demo, a real run, SIGTERM.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FLAGS } from '../../src/cli.js';
+import { parseWolkvoxDate } from '../../src/simulator/data.js';
+import { countsForWindow, startSimulator, type Simulator } from '../../src/simulator/server.js';
+import { samplesOf, valueOf } from '../support/exposition.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = join(ROOT, 'dist', 'main.js');
+const SENTINEL = 'tok-SENTINEL-7c1e';
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Only what the binary needs: no WOLKVOX_* or LOG_* leaking in from the test environment. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...extra };
+}
+
+function runBinary(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [MAIN, ...args], { env: cleanEnv(env), encoding: 'utf8', timeout: 15_000 });
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs the binary to its end (killed after 15 s), apart from the long-running ones the hooks clean up. */
+async function runBinaryAsync(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => void stdout.push(chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => void stderr.push(chunk.toString('utf8')));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
+  clearTimeout(killer);
+  return { status: code, stdout: stdout.join(''), stderr: stderr.join('') };
+}
+
+type Proc = {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  hasExited(): boolean;
+};
+
+const procs: Proc[] = [];
+
+function startBinary(args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let done = false;
+  child.stdout?.on('data', (chunk: Buffer) => void (output += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => void (output += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      done = true;
+      resolve({ code, signal });
+    });
+  });
+  const proc = { child, output: () => output, exited, hasExited: () => done };
+  procs.push(proc);
+  return proc;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Polls `probe` until it returns a value, failing at the deadline or when the process exits. */
+async function waitFor<T>(what: string, proc: Proc, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.hasExited()) throw new Error(`the exporter exited while waiting for ${what}:\n${proc.output()}`);
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${proc.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function getText(url: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url);
+  return { status: res.status, text: await res.text() };
+}
+
+/** SIGTERM and the time it took to exit. */
+async function terminate(proc: Proc): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+  const started = Date.now();
+  proc.child.kill('SIGTERM');
+  const exit = await proc.exited;
+  return { ...exit, ms: Date.now() - started };
+}
+
+afterEach(async () => {
+  for (const proc of procs.splice(0)) {
+    if (!proc.hasExited()) {
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    }
+  }
+});
+
+describe('--help and --version', () => {
+  it('--help exits 0 and lists every flag with its default and env var', () => {
+    const { status, stdout, stderr } = runBinary(['--help']);
+    expect(status).toBe(0);
+    expect(stderr).toBe('');
+    const lines = stdout.split('\n');
+    for (const flag of FLAGS) {
+      const line = lines.find((l) => new RegExp(`^\\s+--${flag.name.replace(/\./g, '\\.')}[=\\s]`).test(l));
+      expect(line, `--${flag.name}`).toBeDefined();
+      if ('default' in flag) expect(line, `--${flag.name}`).toContain(`default: ${flag.default}`);
+      if ('env' in flag) expect(line, `--${flag.name}`).toContain(`env: ${flag.env}`);
+    }
+    expect(stdout).toContain('WOLKVOX_TOKEN');
+    expect(stdout).toContain(VERSION);
+  });
+
+  it('--version prints the version of package.json', () => {
+    const { status, stdout } = runBinary(['--version']);
+    expect(status).toBe(0);
+    expect(stdout.split('\n')[0]).toMatch(new RegExp(`^wolkvox-exporter, version ${VERSION.replace(/\./g, '\\.')} `));
+  });
+});
+
+describe('bad flags, values and config files', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wolkvox-binary-'));
+    writeFileSync(join(dir, 'unknown-key.yml'), 'accounts:\n  - name: co\n    server: "0032"\n    token_env: TOK\n    colour: blue\n');
+    writeFileSync(join(dir, 'bad-zone.yml'), 'accounts:\n  - name: co\n    server: "0032"\n    token_env: TOK\n    timezone: Mars/Olympus\n');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const token = { WOLKVOX_TOKEN: 'x' };
+  const cases: Array<{ args: string[]; env: Record<string, string>; key: string }> = [
+    { args: ['--no-such-flag'], env: {}, key: '--no-such-flag' },
+    { args: ['--wolkvox.server=12'], env: token, key: '--wolkvox.server' },
+    { args: ['--wolkvox.server=0032', '--collector.windows=1h,40d'], env: token, key: '--collector.windows' },
+    { args: [], env: { ...token, WOLKVOX_SERVER: '0032', WOLKVOX_INTERVAL: 'abc' }, key: 'WOLKVOX_INTERVAL' },
+    { args: ['--wolkvox.server=0032'], env: {}, key: '--wolkvox.token-file' },
+    { args: ['--demo', '--web.listen-address=nope'], env: {}, key: '--web.listen-address' },
+    { args: ['--config.file=@DIR/unknown-key.yml'], env: { TOK: 'x' }, key: 'accounts[0].colour' },
+    { args: ['--config.file=@DIR/bad-zone.yml'], env: { TOK: 'x' }, key: 'accounts[0].timezone' },
+    // A token typed on the command line is refused without being echoed.
+    { args: [`--wolkvox.token=${SENTINEL}`], env: {}, key: '--wolkvox.token' },
+  ];
+  // Concurrent: each case is a Node start-up, mostly waiting on module loading.
+  it.concurrent.each(cases)('$args $env exits 2 with one stderr line naming $key', async ({ args, env, key }) => {
+    const { status, stdout, stderr } = await runBinaryAsync(
+      args.map((a) => a.replace('@DIR', dir)),
+      env,
+    );
+    expect(status, `${stdout}${stderr}`).toBe(2);
+    expect(stdout).toBe('');
+    const lines = stderr.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(key);
+    expect(lines[0]).toMatch(/^wolkvox-exporter: error: /);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stderr).not.toContain(SENTINEL);
+  });
+});
+
+describe('running', () => {
+  let sim: Simulator | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await sim?.close();
+    sim = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('--demo serves the demo account on /metrics, and SIGTERM exits 0 within 10 s', async () => {
+    const port = await freePort();
+    const proc = startBinary(['--demo', `--web.listen-address=127.0.0.1:${port}`]);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor('ready', proc, async () => ((await getText(`${base}/readyz`)).status === 200 ? true : undefined));
+    const text = await waitFor('demo series', proc, async () => {
+      const res = await getText(`${base}/metrics`);
+      return res.status === 200 && res.text.includes('wolkvox_whatsapp_chats{account="demo",window="1h",source="ad",handler="bot"}')
+        ? res.text
+        : undefined;
+    });
+    const value = valueOf(text, 'wolkvox_whatsapp_chats', { account: 'demo', window: '1h', source: 'ad', handler: 'bot' });
+    expect(Number.isInteger(value)).toBe(true);
+    expect(value).toBeGreaterThanOrEqual(0);
+    expect(samplesOf(text, 'wolkvox_up', { account: 'demo' }).map((s) => [s.labels.window, s.value]).sort()).toEqual([
+      ['1h', 1],
+      ['today', 1],
+    ]);
+    const landing = await getText(`${base}/`);
+    expect(landing.text).toContain('href="/metrics"');
+
+    const exit = await terminate(proc);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(exit.ms).toBeLessThan(10_000);
+  });
+
+  it('polls a real account through --wolkvox.base-url with a token file and never prints the token', async () => {
+    sim = await startSimulator({ port: 0, token: SENTINEL });
+    dir = mkdtempSync(join(tmpdir(), 'wolkvox-binary-'));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, `${SENTINEL}\n`);
+    const port = await freePort();
+    const proc = startBinary([
+      '--wolkvox.server=0032',
+      `--wolkvox.base-url=${sim.url}`,
+      `--wolkvox.token-file=${tokenFile}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--collector.interval=1s',
+      '--log.level=debug',
+      '--log.format=logfmt',
+    ]);
+    const base = `http://127.0.0.1:${port}`;
+    const shown: string[] = [];
+    const scrape = async () => {
+      const res = await getText(`${base}/metrics`);
+      shown.push(res.text);
+      return res;
+    };
+    const up = (text: string, window: string) => valueOf(text, 'wolkvox_up', { account: '0032', window });
+
+    const good = await waitFor('both windows up', proc, async () => {
+      const res = await scrape();
+      return up(res.text, '1h') === 1 && up(res.text, 'today') === 1 ? res.text : undefined;
+    });
+    const requests = sim.requests();
+    expect(requests.length).toBeGreaterThanOrEqual(2);
+    expect(requests.every((r) => r.tokenPresent && r.query.api === 'chat_15')).toBe(true);
+    // The values are those of the request whose end the exporter reports for 1h.
+    const end = valueOf(good, 'wolkvox_window_end_timestamp_seconds', { account: '0032', window: '1h' });
+    const naive = (date: string | undefined) => parseWolkvoxDate(date ?? '') ?? NaN;
+    const asked = requests.find(
+      (r) => naive(r.query.date_end) + 5 * 3600 === end && naive(r.query.date_end) - naive(r.query.date_ini) === 3600,
+    );
+    expect(asked).toBeDefined();
+    const counts = countsForWindow(asked!.query.date_ini!, asked!.query.date_end!, 1);
+    expect(valueOf(good, 'wolkvox_whatsapp_handled_chats', { account: '0032', window: '1h', handler: 'agent' })).toBe(
+      counts.total_agents,
+    );
+
+    // A rejected token: the exporter reports it and still never prints the token.
+    sim.setScenario({ kind: 'invalid_token', status: 403 });
+    await waitFor('1h down', proc, async () => ((await scrape()).text.match(/wolkvox_up\{account="0032",window="1h"\} 0/) ? true : undefined));
+    await waitFor('the failure in the log', proc, async () => (proc.output().includes('outcome=unauthorized') ? true : undefined));
+    shown.push((await getText(`${base}/`)).text);
+
+    const exit = await terminate(proc);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(exit.ms).toBeLessThan(10_000);
+    expect(proc.output()).toMatch(/msg="poll succeeded"/);
+    expect(proc.output()).not.toContain(SENTINEL);
+    for (const text of shown) expect(text).not.toContain(SENTINEL);
+  });
+});
