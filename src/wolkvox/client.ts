@@ -91,9 +91,17 @@ export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClien
 
   return {
     async fetchChat15(window, signal) {
+      // One controller for both the timeout and the caller's signal. AbortSignal.any() would leave
+      // a listener on the caller's long-lived signal per call until GC; this one is removed below.
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(), timeoutMs);
-      const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+      const cancelled = new AbortController();
+      const onCallerAbort = () => cancelled.abort();
+      const onTimeout = () => cancelled.abort();
+      signal?.addEventListener('abort', onCallerAbort, { once: true });
+      timeout.signal.addEventListener('abort', onTimeout, { once: true });
+      if (signal?.aborted) cancelled.abort();
+      const combined = cancelled.signal;
       try {
         const response = await request(chat15Url(baseUrl, window), {
           method: 'GET',
@@ -122,6 +130,7 @@ export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClien
         throw toWolkvoxError(error, timeout.signal.aborted, token.reveal());
       } finally {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onCallerAbort);
       }
     },
   };
