@@ -109,6 +109,9 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     ...(webConfig ? { guard: webConfigMiddleware(webConfig) } : {}),
   });
   const server = createWebServer(app, webConfig);
+  server.on('tlsClientError', (error: Error) => {
+    logger.warn({ err: error.message }, 'TLS handshake with a client failed');
+  });
   let address: AddressInfo;
   try {
     address = await listen(server, config);
