@@ -95,6 +95,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const exporter = spawn(process.execPath, ['dist/main.js', `--config.file=${join(dir, 'config.yml')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: process.env.BENCH_EXPORTER_NODE_OPTIONS ?? '' },
   });
   const pgwPort = await freePort();
   const gateway = spawn(pushgateway, [`--web.listen-address=127.0.0.1:${pgwPort}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'inherit'] });

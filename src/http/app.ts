@@ -35,8 +35,16 @@ export function createApp(deps: AppDeps): Express {
 
   app.get(deps.telemetryPath, async (_req, res, next) => {
     try {
-      const body = await deps.registry.metrics();
-      res.set('Content-Type', deps.registry.contentType).send(body);
+      const { registry } = deps;
+      res.set('Content-Type', registry.contentType);
+      if (!registry.metricsChunks) {
+        res.send(await registry.metrics());
+        return;
+      }
+      const chunks = await registry.metricsChunks();
+      res.set('Content-Length', String(chunks.reduce((sum, chunk) => sum + chunk.length, 0)));
+      for (const chunk of chunks) res.write(chunk);
+      res.end();
     } catch (error) {
       next(error);
     }

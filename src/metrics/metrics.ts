@@ -72,7 +72,12 @@ export type Metrics = {
 };
 
 /** What the HTTP layer needs to serve a scrape; a prom-client Registry is one. */
-export type Exposition = { readonly contentType: string; metrics(): Promise<string> };
+export type Exposition = {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+  /** The same text as encoded chunks, the large one reused between scrapes to spare the GC. */
+  metricsChunks?(): Promise<Buffer[]>;
+};
 
 const CACHED = 'Cached from the last chat_15 poll; polled in the background, not at scrape time.';
 
@@ -273,23 +278,27 @@ export function createMetrics({ registry, cache, clock, accounts, build }: Metri
       .getMetricsAsArray()
       .map((metric) => metric.name)
       .filter((name) => !defaultNames.has(name));
-    let memo: { key: string; validUntilMs: number; text: string } | undefined;
+    let memo: { key: string; validUntilMs: number; text: Buffer } | undefined;
     const render = (names: readonly string[]) => Promise.all(names.map((name) => registry.getSingleMetricAsString(name)));
+    const chunks = async (): Promise<Buffer[]> => {
+      const now = clock.now();
+      const key = `${cache.version()}/${version}`;
+      if (!memo || memo.key !== key || now > memo.validUntilMs) {
+        const validUntilMs = cache.nextExpiryMs(now);
+        memo = { key, validUntilMs, text: Buffer.from(`${(await render(ownNames)).join('\n')}\n`) };
+      }
+      // Anything registered besides our own metrics (the defaults) is rendered every time.
+      const others = registry
+        .getMetricsAsArray()
+        .map((metric) => metric.name)
+        .filter((name) => !ownNames.includes(name));
+      return [memo.text, Buffer.from(`${(await render(others)).join('\n')}\n`)];
+    };
     return {
       contentType: registry.contentType,
+      metricsChunks: chunks,
       async metrics() {
-        const now = clock.now();
-        const key = `${cache.version()}/${version}`;
-        if (!memo || memo.key !== key || now > memo.validUntilMs) {
-          const validUntilMs = cache.nextExpiryMs(now);
-          memo = { key, validUntilMs, text: (await render(ownNames)).join('\n') };
-        }
-        // Anything registered besides our own metrics (the defaults) is rendered every time.
-        const others = registry
-          .getMetricsAsArray()
-          .map((metric) => metric.name)
-          .filter((name) => !ownNames.includes(name));
-        return `${[memo.text, ...(await render(others))].join('\n')}\n`;
+        return Buffer.concat(await chunks()).toString('utf8');
       },
     };
   }
