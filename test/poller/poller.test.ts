@@ -253,6 +253,21 @@ describe('schedule', () => {
     expect(h.api.calls.map((c) => c.at - T0)).toEqual([0, 180_000, 240_000, 300_000]);
     expect(h.api.maxInFlightByWindow.get('co/1h')).toBe(1);
   });
+  it('pollAll() joins a poll already running instead of starting a second call for the window', async () => {
+    const h = setup([account({ windows: ['1h'] })], (call) => (call.at === T0 ? 'manual' : ok(2)));
+    h.poller.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.api.calls).toHaveLength(1);
+    let joined = false;
+    const all = h.poller.pollAll().then(() => void (joined = true));
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(h.api.calls).toHaveLength(1);
+    expect(joined).toBe(false);
+    h.api.calls[0]!.resolve({ kind: 'success', counts: counts(1) });
+    await all;
+    expect(h.api.calls).toHaveLength(1);
+    expect(h.view('co', '1h')).toMatchObject({ up: true, fresh: { counts: counts(1) } });
+  });
 });
 
 describe('retries', () => {
