@@ -1,4 +1,5 @@
 // Background polling: one schedule per account × window, retries, per-token concurrency, quota pauses.
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
 import type { WindowSpec } from '../config/duration.js';
@@ -78,6 +79,8 @@ export function createPoller(deps: PollerDeps): Poller {
   /** Local midnight when a paused account may call again, per account name. */
   const pausedUntil = new Map<string, number>();
   const abort = new AbortController();
+  // Every window in a retry backoff listens here at once; hundreds of listeners are expected.
+  setMaxListeners(0, abort.signal);
   let accounts: readonly AccountConfig[] = [];
   let started = false;
   let stopped = false;
@@ -124,15 +127,18 @@ export function createPoller(deps: PollerDeps): Poller {
     return false;
   };
 
-  const pauseForQuota = (account: AccountConfig) => {
-    if (pausedUntil.has(account.name)) return;
-    const until = nextLocalMidnight(clock.now(), account.timeZone);
-    pausedUntil.set(account.name, until);
-    cache.setQuotaPaused(account.name, true);
-    logger.warn(
-      { account: account.name, outcome: 'quota_exceeded', resume_at: new Date(until).toISOString() },
-      'Wolkvox daily API quota exhausted: polling of this account paused until local midnight',
-    );
+  /** The quota belongs to the token: every account that shares it pauses, each to its own midnight. */
+  const pauseForQuota = (exhausted: AccountConfig) => {
+    for (const account of accounts.filter((other) => other.token.equals(exhausted.token))) {
+      if (pausedUntil.has(account.name)) continue;
+      const until = nextLocalMidnight(clock.now(), account.timeZone);
+      pausedUntil.set(account.name, until);
+      cache.setQuotaPaused(account.name, true);
+      logger.warn(
+        { account: account.name, outcome: 'quota_exceeded', resume_at: new Date(until).toISOString() },
+        'Wolkvox daily API quota exhausted: polling of this account paused until local midnight',
+      );
+    }
   };
 
   /** One API call with a slot of the token held. Undefined when shutdown or reload cancelled it. */
@@ -242,6 +248,8 @@ export function createPoller(deps: PollerDeps): Poller {
     const interval = job.account.intervalMs;
     const now = clock.now();
     const base = job.anchorMs + job.phaseMs;
+    // From the second poll on, the window's own phase. Slot 0 is skipped on purpose: polling it
+    // would spend an extra call per window at start-up; the price is one gap of up to 2 intervals.
     const periods = Math.max(1, Math.floor((now - base) / interval) + 1);
     schedule(job, base + periods * interval - now);
   };

@@ -449,6 +449,32 @@ describe('quota_exceeded', () => {
     expect(h.poller.ready()).toBe(true);
   });
 
+  it('pauses every account that shares the exhausted token, each until its own local midnight', async () => {
+    const shared = new Secret('shared-token');
+    const h = setup(
+      [
+        account({ name: 'co', token: shared }),
+        account({ name: 'mx', token: shared, timeZone: 'America/Mexico_City' }),
+        account({ name: 'pe', token: new Secret('other-token') }),
+      ],
+      (call) => (call.account === 'co' ? fail('quota_exceeded') : ok(1, 10_000)),
+    );
+    h.poller.start();
+    await advanceTo(T0 + 3 * MINUTE);
+    expect(h.cache.isQuotaPaused('co')).toBe(true);
+    expect(h.cache.isQuotaPaused('mx')).toBe(true);
+    expect(h.cache.isQuotaPaused('pe')).toBe(false);
+    // co's first poll runs first and exhausts the shared token before mx's first poll gets a slot.
+    expect(h.callsOf('mx', '1h')).toHaveLength(0);
+    expect(h.callsOf('pe', '1h').length).toBeGreaterThanOrEqual(3);
+    const warnings = h.logs().filter((l) => l.level === 'warn' && l.outcome === 'quota_exceeded');
+    expect(warnings.map((w) => [w.account, w.resume_at])).toEqual([
+      ['co', '2026-03-11T05:00:00.000Z'],
+      // Mexico City is UTC-6 in March 2026 (no DST since 2022).
+      ['mx', '2026-03-11T06:00:00.000Z'],
+    ]);
+  });
+
   it('pauses only the account that hit its quota', async () => {
     const h = setup(
       [account({ name: 'co', token: new Secret('a') }), account({ name: 'mx', token: new Secret('b') })],
