@@ -185,13 +185,17 @@ function barGauge(p: Common): BarGaugePanelBuilder {
   return panel;
 }
 
-/** `sum by (labels)` of bot chats over all chats of the same selector: NaN where there were no chats. */
-function botShare(metric: string, selector: string, by: string): string {
+/** `sum by (labels)` of the chats matching `part` over all chats of the same selector: NaN where there were none. */
+function share(metric: string, selector: string, part: string, by = 'account, window'): string {
   return (
-    `sum by (${by}) (${metric}{${selector}, handler="bot"})\n` +
+    `sum by (${by}) (${metric}{${selector}, ${part}})\n` +
     `/\n` +
     `sum by (${by}) (${metric}{${selector}})`
   );
+}
+
+function botShare(metric: string, selector: string, by: string): string {
+  return share(metric, selector, 'handler="bot"', by);
 }
 
 const chatsBySource = (source: 'ad' | 'post'): string =>
@@ -239,10 +243,7 @@ const sourcesPanels = (): cog.Builder<unknown>[] => [
     mappings: [NO_CHATS],
     queries: [
       {
-        expr:
-          `sum by (account, window) (wolkvox_whatsapp_chats{${WINDOW}, source="ad"})\n` +
-          `/\n` +
-          `sum by (account, window) (wolkvox_whatsapp_chats{${WINDOW}})`,
+        expr: share('wolkvox_whatsapp_chats', WINDOW, 'source="ad"'),
         legend: '{{account}} · {{window}}',
       },
     ],
@@ -371,10 +372,7 @@ const agentsPanels = (): cog.Builder<unknown>[] => [
     mappings: [NO_CHATS],
     queries: [
       {
-        expr:
-          `sum by (account, window) (wolkvox_whatsapp_handled_chats{${WINDOW}, handler="agent"})\n` +
-          `/\n` +
-          `sum by (account, window) (wolkvox_whatsapp_handled_chats{${WINDOW}})`,
+        expr: share('wolkvox_whatsapp_handled_chats', WINDOW, 'handler="agent"'),
         legend: '{{account}} · {{window}}',
       },
     ],
