@@ -1,7 +1,6 @@
 // The built binary (dist/main.js, built by the global setup): help, version, exit 2 on bad config, demo, a real run, SIGTERM.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import { FLAGS } from '../../src/cli.js';
 import { parseWolkvoxDate } from '../../src/simulator/data.js';
 import { countsForWindow, startSimulator, type Simulator } from '../../src/simulator/server.js';
 import { samplesOf, valueOf } from '../support/exposition.js';
+import { freePort } from '../support/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -65,13 +65,6 @@ function startBinary(args: string[], env: Record<string, string> = {}): Proc {
   return proc;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Polls `probe` until it returns a value, failing at the deadline or when the process exits. */
 async function waitFor<T>(what: string, proc: Proc, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {

@@ -1,22 +1,22 @@
 // The real pieces over loopback: simulator, undici client, poller, metrics and the express app, read through /metrics.
-import { createServer, type AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountConfig, LogFormat } from '../../src/config/schema.js';
 import { Secret } from '../../src/config/secret.js';
-import { parseWindow, type WindowSpec } from '../../src/config/duration.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { createSnapshotCache } from '../../src/poller/cache.js';
 import { createPoller, type Poller } from '../../src/poller/poller.js';
 import { parseWolkvoxDate } from '../../src/simulator/data.js';
-import { countsForWindow, startSimulator, type Scenario, type Simulator } from '../../src/simulator/server.js';
+import { countsForWindow, startSimulator, type Scenario } from '../../src/simulator/server.js';
 import { createWolkvoxClient, type WolkvoxClient } from '../../src/wolkvox/client.js';
 import { OUTCOMES, WolkvoxError, type FailureKind, type Outcome } from '../../src/wolkvox/outcome.js';
 import { parseSamples, samplesOf, seriesKey, valueOf } from '../support/exposition.js';
+import { freePort } from '../support/processes.js';
+import { windowSpec } from '../support/windows.js';
 
 const SENTINEL = 'tok-SENTINEL-7c1e';
 /** A busy Tuesday, 15:00 in Bogotá (UTC-5, no DST). */
@@ -38,18 +38,10 @@ const WHATSAPP_METRICS = ['wolkvox_whatsapp_chats', 'wolkvox_whatsapp_handled_ch
 const WINDOW_BOUND_METRICS = ['wolkvox_window_start_timestamp_seconds', 'wolkvox_window_end_timestamp_seconds'];
 const PER_WINDOW_VALUE_METRICS = [...WHATSAPP_METRICS, ...WINDOW_BOUND_METRICS];
 
-function windowSpec(text: string): WindowSpec {
-  const spec = parseWindow(text);
-  if (typeof spec === 'string') throw new Error(spec);
-  return spec;
-}
 
+/** An origin where nothing listens: connection refused. */
 async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 /** Unix seconds of a 14-digit Bogotá wall-clock date. */

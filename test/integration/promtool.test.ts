@@ -1,7 +1,6 @@
 // Real scrapes of a running exporter, after success and after failures, must pass `promtool check metrics` without a warning.
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseWindow, type WindowSpec } from '../../src/config/duration.js';
 import type { AccountConfig, Config } from '../../src/config/schema.js';
 import { Secret } from '../../src/config/secret.js';
 import { createLogger } from '../../src/log.js';
@@ -9,6 +8,7 @@ import { startExporter, type RunningExporter } from '../../src/main.js';
 import { startSimulator, type Simulator } from '../../src/simulator/server.js';
 import { helpsOf, parseSamples, samplesOf, typesOf, valueOf } from '../support/exposition.js';
 import { prometheusTools } from '../support/prometheus-tools.js';
+import { windowSpec } from '../support/windows.js';
 
 const SENTINEL = 'tok-SENTINEL-7c1e';
 
@@ -28,11 +28,6 @@ const SPEC_METRICS: ReadonlyArray<[string, 'gauge' | 'counter' | 'histogram']> =
   ['wolkvox_exporter_build_info', 'gauge'],
 ];
 
-function windowSpec(text: string): WindowSpec {
-  const spec = parseWindow(text);
-  if (typeof spec === 'string') throw new Error(spec);
-  return spec;
-}
 
 function promtoolCheck(text: string): { status: number | null; output: string } {
   const result = spawnSync(prometheusTools().promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });

@@ -1,6 +1,5 @@
 // The poller on fake timers: schedule and phases, retries, per-token concurrency, quota pauses, closed windows, lifecycle.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseWindow, type WindowSpec } from '../../src/config/duration.js';
 import type { AccountConfig } from '../../src/config/schema.js';
 import { Secret } from '../../src/config/secret.js';
 import { createLogger } from '../../src/log.js';
@@ -10,17 +9,13 @@ import { parseWolkvoxDate } from '../../src/simulator/data.js';
 import type { WolkvoxClient } from '../../src/wolkvox/client.js';
 import { WolkvoxError, type FailureKind, type Outcome } from '../../src/wolkvox/outcome.js';
 import type { Chat15Result, Counts } from '../../src/wolkvox/response.js';
+import { windowSpec } from '../support/windows.js';
 
 // 10:00 in Bogotá (UTC-5, no DST); the next local midnight is 2026-03-11T05:00:00Z.
 const T0 = Date.parse('2026-03-10T15:00:00Z');
 const BOGOTA_MIDNIGHT = Date.parse('2026-03-11T05:00:00Z');
 const MINUTE = 60_000;
 
-function windowSpec(text: string): WindowSpec {
-  const spec = parseWindow(text);
-  if (typeof spec === 'string') throw new Error(spec);
-  return spec;
-}
 
 function account(overrides: Partial<Omit<AccountConfig, 'windows'>> & { windows?: string[] } = {}): AccountConfig {
   const { windows = ['1h'], ...rest } = overrides;
