@@ -173,7 +173,7 @@ function singleAccount(settings: RawSettings, common: CommonSettings, readFile: 
   if (tokenFile) token = readTokenFile(tokenFile.value, tokenFile.key, readFile);
   else if (settings.token) token = checkToken(settings.token.value, settings.token.key);
   else throw new ConfigError('--wolkvox.token-file', 'no token: set WOLKVOX_TOKEN or --wolkvox.token-file');
-  const name = optionalSetting(settings, 'wolkvox.account', zod.string().min(1)) ?? server ?? 'default';
+  const name = optionalSetting(settings, 'wolkvox.account', zod.string().min(1, { message: 'must not be empty' })) ?? server ?? 'default';
   const baseUrl = common.baseUrl ?? defaultBaseUrl(server ?? '');
   return finishAccount(common, { name, ...(server !== undefined ? { server } : {}), baseUrl, token });
 }

@@ -301,6 +301,7 @@ describe('loadConfig: rejected flags and env vars', () => {
     ['a server from env that is a host name', [], { ...TOKEN_ENV, WOLKVOX_SERVER: 'wv0032.wolkvox.com' }, 'WOLKVOX_SERVER', 'WOLKVOX_SERVER: "wv0032.wolkvox.com" is not a 4-digit Wolkvox server id such as "0032"'],
     ['a base URL that is not http(s)', [...SINGLE, '--wolkvox.base-url=ftp://wv0032.wolkvox.com'], TOKEN_ENV, '--wolkvox.base-url', '--wolkvox.base-url: "ftp://wv0032.wolkvox.com" is not an http(s) origin such as https://wv0032.wolkvox.com'],
     ['a base URL with credentials', [...SINGLE, '--wolkvox.base-url=https://user:pw@proxy.example'], TOKEN_ENV, '--wolkvox.base-url', '--wolkvox.base-url: "https://user:pw@proxy.example" is not an http(s) origin such as https://wv0032.wolkvox.com'],
+    ['an empty account label', [...SINGLE, '--wolkvox.account='], TOKEN_ENV, '--wolkvox.account', '--wolkvox.account: must not be empty'],
     ['no token', SINGLE, {}, '--wolkvox.token-file', '--wolkvox.token-file: no token: set WOLKVOX_TOKEN or --wolkvox.token-file'],
     ['both token sources', [...SINGLE, `--wolkvox.token-file=${colombia}`], TOKEN_ENV, '--wolkvox.token-file', '--wolkvox.token-file: set either --wolkvox.token-file or WOLKVOX_TOKEN, not both'],
     ['both token sources from env', SINGLE, { ...TOKEN_ENV, WOLKVOX_TOKEN_FILE: colombia }, 'WOLKVOX_TOKEN_FILE', 'WOLKVOX_TOKEN_FILE: set either WOLKVOX_TOKEN_FILE or WOLKVOX_TOKEN, not both'],
