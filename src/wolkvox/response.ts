@@ -22,7 +22,7 @@ export function zeroCounts(): Counts {
 
 // Vendors add fields over time, so the envelope is not strict; only the fields we read are checked.
 const envelopeSchema = z.looseObject({
-  code: z.union([z.string(), z.number()]).optional(),
+  code: z.unknown().optional(),
   error: z.unknown().optional(),
   msg: z.unknown().optional(),
   data: z.unknown().optional(),

@@ -37,6 +37,7 @@ describe('classify: success', () => {
     ['extra envelope fields', 200, J({ code: '200', error: null, msg: 'ok', data: [{ ad_agents: '3' }], version: 2 }), counts({ ad_agents: 3 })],
     ['the largest exact count', 200, ok([{ total_chatbot: String(Number.MAX_SAFE_INTEGER) }]), counts({ total_chatbot: Number.MAX_SAFE_INTEGER })],
     ['code " 200 " with spaces', 200, ok([{ ad_chatbot: '1' }], ' 200 '), counts({ ad_chatbot: 1 })],
+    ['code null, judged by the HTTP status and the rows', 200, J({ code: null, error: null, msg: null, data: [{ ad_chatbot: '2' }] }), counts({ ad_chatbot: 2 })],
     ['JSON with surrounding whitespace', 200, `\n  ${ok([{ ad_chatbot: '1' }])}\n`, counts({ ad_chatbot: 1 })],
   ])('%s', (_name, status, body, expected) => {
     expect(classify(status, body)).toEqual({ kind: 'success', counts: expected });
