@@ -59,6 +59,8 @@ type Job = {
   running?: Promise<void>;
   firstDone: boolean;
   retired: boolean;
+  /** The poll of the job this one replaced on reload, still finishing: the first poll waits for it. */
+  predecessor?: Promise<void>;
 };
 
 const jobKey = (account: string, window: string) => `${account}\u0000${window}`;
@@ -220,7 +222,11 @@ export function createPoller(deps: PollerDeps): Poller {
   /** Runs one poll of a job unless one is running already (a window never overlaps itself). */
   const runJob = (job: Job): Promise<void> => {
     if (job.running) return job.running;
-    const run = poll(job)
+    const predecessor = job.predecessor ?? Promise.resolve();
+    job.predecessor = undefined;
+    // A window never has two polls in flight, not even across a reload that replaced its job.
+    const run = predecessor
+      .then(() => poll(job))
       .catch((error: unknown) => {
         // poll() records every Wolkvox failure itself; anything here is a bug worth a loud line.
         cache.recordFailure(job.account.name, job.spec.label);
@@ -254,7 +260,11 @@ export function createPoller(deps: PollerDeps): Poller {
     schedule(job, base + periods * interval - now);
   };
 
-  const createJobs = (account: AccountConfig, firstPollOffset: { index: number; step: number }) => {
+  const createJobs = (
+    account: AccountConfig,
+    firstPollOffset: { index: number; step: number },
+    draining: ReadonlyMap<string, Promise<void>>,
+  ) => {
     const client = deps.clientFor(account);
     account.windows.forEach((spec, i) => {
       const key = jobKey(account.name, spec.label);
@@ -270,6 +280,8 @@ export function createPoller(deps: PollerDeps): Poller {
         firstDone: false,
         retired: false,
       };
+      const predecessor = draining.get(key);
+      if (predecessor) job.predecessor = predecessor;
       jobs.set(key, job);
       if (started) schedule(job, firstPollOffset.index++ * firstPollOffset.step);
     });
@@ -285,6 +297,7 @@ export function createPoller(deps: PollerDeps): Poller {
     const previous = accounts;
     accounts = next;
     const nextByName = new Map(next.map((account) => [account.name, account]));
+    const draining = new Map<string, Promise<void>>();
     for (const job of [...jobs.values()]) {
       const replacement = nextByName.get(job.account.name);
       const keepsWindow = replacement?.windows.some((w) => w.label === job.spec.label) ?? false;
@@ -293,6 +306,7 @@ export function createPoller(deps: PollerDeps): Poller {
         cache.untrack(job.account.name, job.spec.label);
       } else if (!samePolling(job.account, replacement)) {
         // Same window, new settings: restart its schedule but keep the values already cached.
+        if (job.running) draining.set(job.key, job.running);
         retire(job);
       }
     }
@@ -302,7 +316,7 @@ export function createPoller(deps: PollerDeps): Poller {
     const newJobs = next.flatMap((account) => account.windows.filter((w) => !jobs.has(jobKey(account.name, w.label))));
     const step = Math.min(MAX_FIRST_POLL_STEP_MS, FIRST_POLL_SPREAD_MS / Math.max(1, newJobs.length));
     const offset = { index: 0, step };
-    for (const account of next) createJobs(account, offset);
+    for (const account of next) createJobs(account, offset, draining);
   };
 
   apply(deps.accounts);

@@ -668,5 +668,22 @@ describe('lifecycle', () => {
     await advanceTo(T0 + 11_000);
     expect(h.api.calls.map((c) => c.at - T0)).toEqual([0, 10_000]);
   });
+
+  it('update() with new settings never overlaps the replaced poll still in flight for that window', async () => {
+    // The first call hangs until the test answers it; the reload lands meanwhile.
+    const h = setup([account({ windows: ['1h'], intervalMs: MINUTE })], (call) => (call.at === T0 ? 'manual' : ok(5)));
+    h.poller.start();
+    await advanceTo(T0 + 1_000);
+    expect(h.api.calls).toHaveLength(1);
+    h.poller.update([account({ windows: ['1h'], intervalMs: 2 * MINUTE })]);
+    await advanceTo(T0 + 5_000);
+    // The new schedule's first poll waits for the old call to end.
+    expect(h.api.calls).toHaveLength(1);
+    h.api.calls[0]?.resolve({ kind: 'success', counts: counts(1) });
+    await advanceTo(T0 + 6_000);
+    expect(h.api.calls).toHaveLength(2);
+    expect(h.api.maxInFlightByWindow.get('co/1h')).toBe(1);
+    expect(h.view('co', '1h')).toMatchObject({ up: true, fresh: { counts: counts(5) } });
+  });
 });
 
