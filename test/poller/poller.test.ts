@@ -671,11 +671,12 @@ describe('lifecycle', () => {
 
   it('update() with new settings never overlaps the replaced poll still in flight for that window', async () => {
     // The first call hangs until the test answers it; the reload lands meanwhile.
-    const h = setup([account({ windows: ['1h'], intervalMs: MINUTE })], (call) => (call.at === T0 ? 'manual' : ok(5)));
+    // Two slots per token, so only the window's own guard can keep the calls apart.
+    const h = setup([account({ windows: ['1h'], intervalMs: MINUTE, maxConcurrency: 2 })], (call) => (call.at === T0 ? 'manual' : ok(5)));
     h.poller.start();
     await advanceTo(T0 + 1_000);
     expect(h.api.calls).toHaveLength(1);
-    h.poller.update([account({ windows: ['1h'], intervalMs: 2 * MINUTE })]);
+    h.poller.update([account({ windows: ['1h'], intervalMs: 2 * MINUTE, maxConcurrency: 2 })]);
     await advanceTo(T0 + 5_000);
     // The new schedule's first poll waits for the old call to end.
     expect(h.api.calls).toHaveLength(1);
