@@ -1,7 +1,11 @@
 // The express app: landing page, metrics, health, readiness and reload routes. It never listens itself.
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Exposition } from '../metrics/metrics.js';
 import { landingPage } from './landing.js';
+
+const gzipAsync = promisify(gzip);
 
 export type AppDeps = {
   /** Renders /metrics: metrics.exposition, or any prom-client Registry. */
@@ -33,15 +37,18 @@ export function createApp(deps: AppDeps): Express {
     );
   });
 
-  app.get(deps.telemetryPath, async (_req, res, next) => {
+  app.get(deps.telemetryPath, async (req, res, next) => {
     try {
       const { registry } = deps;
       res.set('Content-Type', registry.contentType);
-      if (!registry.metricsChunks) {
-        res.send(await registry.metrics());
+      res.vary('Accept-Encoding');
+      const chunks = registry.metricsChunks ? await registry.metricsChunks() : [Buffer.from(await registry.metrics())];
+      // Prometheus asks for gzip, as Go exporters' promhttp answers it; other clients get plain text.
+      if (req.acceptsEncodings('gzip', 'identity') === 'gzip') {
+        const body = await gzipAsync(Buffer.concat(chunks));
+        res.set('Content-Encoding', 'gzip').set('Content-Length', String(body.length)).end(body);
         return;
       }
-      const chunks = await registry.metricsChunks();
       res.set('Content-Length', String(chunks.reduce((sum, chunk) => sum + chunk.length, 0)));
       for (const chunk of chunks) res.write(chunk);
       res.end();
