@@ -5,15 +5,21 @@ export type Limiter = {
   acquire(): Promise<() => void>;
   inFlight(): number;
   readonly capacity: number;
+  /**
+   * Changes the capacity in place (a reload): calls in flight stay counted, so after a cut
+   * no one gets in until enough of them have ended; a raise lets waiters in at once.
+   */
+  setCapacity(capacity: number): void;
 };
 
-export function createLimiter(capacity: number): Limiter {
+export function createLimiter(initialCapacity: number): Limiter {
+  let capacity = initialCapacity;
   let active = 0;
   const waiting: Array<() => void> = [];
 
   const release = () => {
-    const next = waiting.shift();
-    // Hand the slot straight to the next waiter, so a newcomer cannot overtake it.
+    // Hand the slot straight to the next waiter, so a newcomer cannot overtake it; unless a cut left too many in flight.
+    const next = active <= capacity ? waiting.shift() : undefined;
     if (next) next();
     else active--;
   };
@@ -36,6 +42,15 @@ export function createLimiter(capacity: number): Limiter {
       });
     },
     inFlight: () => active,
-    capacity,
+    get capacity() {
+      return capacity;
+    },
+    setCapacity(next) {
+      capacity = next;
+      while (active < capacity && waiting.length > 0) {
+        active++;
+        waiting.shift()?.();
+      }
+    },
   };
 }

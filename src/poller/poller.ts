@@ -96,10 +96,12 @@ export function createPoller(deps: PollerDeps): Poller {
       account.maxConcurrency,
     );
     let limiter = limiters.get(key);
-    // A reload that keeps the capacity keeps the limiter, so calls in flight stay counted.
-    if (!limiter || limiter.capacity !== capacity) {
+    if (!limiter) {
       limiter = createLimiter(capacity);
       limiters.set(key, limiter);
+    } else if (limiter.capacity !== capacity) {
+      // A reload changed the token's limit: keep the limiter, so calls in flight stay counted.
+      limiter.setCapacity(capacity);
     }
     return limiter;
   };

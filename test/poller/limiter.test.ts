@@ -145,3 +145,94 @@ describe('createLimiter', () => {
     );
   });
 });
+
+describe('setCapacity (a reload changed the token limit)', () => {
+  it('a cut keeps calls in flight counted: no one gets in until fewer than the new capacity hold a slot', async () => {
+    const limiter = createLimiter(2);
+    const granted: string[] = [];
+    const a = contender(limiter, 'a', granted);
+    const b = contender(limiter, 'b', granted);
+    await settle();
+    limiter.setCapacity(1);
+    expect(limiter.capacity).toBe(1);
+    const c = contender(limiter, 'c', granted);
+    await settle();
+    expect(granted).toEqual(['a', 'b']);
+    a.release();
+    await settle();
+    // b still holds the one slot there is now.
+    expect(granted).toEqual(['a', 'b']);
+    expect(limiter.inFlight()).toBe(1);
+    b.release();
+    await settle();
+    expect(granted).toEqual(['a', 'b', 'c']);
+    expect(limiter.inFlight()).toBe(1);
+    c.release();
+    await settle();
+    expect(limiter.inFlight()).toBe(0);
+  });
+
+  it('a raise lets waiters in at once, in order', async () => {
+    const limiter = createLimiter(1);
+    const granted: string[] = [];
+    const holders = ['a', 'b', 'c', 'd'].map((name) => contender(limiter, name, granted));
+    await settle();
+    expect(granted).toEqual(['a']);
+    limiter.setCapacity(3);
+    await settle();
+    expect(granted).toEqual(['a', 'b', 'c']);
+    expect(limiter.inFlight()).toBe(3);
+    for (const holder of holders.slice(0, 3)) holder.release();
+    await settle();
+    expect(granted).toEqual(['a', 'b', 'c', 'd']);
+    expect(limiter.inFlight()).toBe(1);
+  });
+
+  it('matches a FIFO model under any mix of acquires, releases and capacity changes', async () => {
+    type Command = { kind: 'acquire' } | { kind: 'release'; pick: number } | { kind: 'capacity'; to: number };
+    const command: fc.Arbitrary<Command> = fc.oneof(
+      fc.constant<Command>({ kind: 'acquire' }),
+      fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('capacity' as const), to: fc.integer({ min: 1, max: 3 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.array(command, { maxLength: 30 }), async (initial, commands) => {
+        const limiter = createLimiter(initial);
+        const granted: string[] = [];
+        const contenders: Array<ReturnType<typeof contender>> = [];
+        let capacity = initial;
+        let holding: number[] = [];
+        const waiting: number[] = [];
+        /** Who was let in, in order: only ever while fewer than `capacity` hold a slot. */
+        const admitted: number[] = [];
+        const admit = () => {
+          while (holding.length < capacity && waiting.length > 0) {
+            const id = waiting.shift() as number;
+            holding.push(id);
+            admitted.push(id);
+          }
+        };
+        for (const step of commands) {
+          if (step.kind === 'acquire') {
+            const id = contenders.length;
+            contenders.push(contender(limiter, String(id), granted));
+            waiting.push(id);
+          } else if (step.kind === 'release') {
+            if (holding.length === 0) continue;
+            const id = holding[step.pick % holding.length] as number;
+            contenders[id]?.release();
+            holding = holding.filter((h) => h !== id);
+          } else {
+            limiter.setCapacity(step.to);
+            capacity = step.to;
+          }
+          admit();
+          await settle();
+          expect(limiter.inFlight()).toBe(holding.length);
+          expect(granted.map(Number)).toEqual(admitted);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
