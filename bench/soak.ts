@@ -26,6 +26,7 @@ export type SoakSample = {
   atS: number;
   rssMb: number;
   heapMb: number;
+  /** `wolkvox_*` series on /metrics. */
   series: number;
   activeResources: number;
   scrapes: number;
@@ -105,7 +106,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         atS: Math.round((Date.now() - started) / 1000),
         rssMb: memory.rss / 2 ** 20,
         heapMb: memory.heapUsed / 2 ** 20,
-        series: body.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length,
+        // The exporter's own series; the process/Node.js defaults vary with GC kinds seen.
+        series: body.split('\n').filter((line) => line.startsWith('wolkvox_')).length,
         activeResources: process.getActiveResourcesInfo().length,
         scrapes,
         upstreamCalls: simulator.stats().requests,

@@ -22,12 +22,13 @@ describe('soak', () => {
       const afterWarmUp = samples.slice(1);
       const heap = thirds(afterWarmUp.map((s) => s.heapMb));
       expect(heap.last, `heap grew from ${heap.first.toFixed(1)} MB to ${heap.last.toFixed(1)} MB`).toBeLessThan(heap.first * 1.25 + 4);
-      const resources = thirds(afterWarmUp.map((s) => s.activeResources));
-      expect(resources.last, 'active handles/requests grew').toBeLessThan(resources.first + 15);
+      // Handles rise and fall with the faults in flight (retry and timeout timers), so bound them
+      // instead of comparing moments: a timer or socket leaked per call would pass this within seconds.
+      const windows = ACCOUNTS * WINDOWS.length;
+      for (const sample of samples) expect(sample.activeResources, 'active handles and requests').toBeLessThan(2 * windows + 50);
       // Series come and go with faults and staleness (random, so no trend test), but never beyond
       // what the config can produce: a leak of series would cross this bound.
-      const defaults = 80;
-      for (const sample of samples) expect(sample.series).toBeLessThan(MAX_WOLKVOX_SERIES + defaults);
+      for (const sample of samples) expect(sample.series).toBeLessThanOrEqual(MAX_WOLKVOX_SERIES);
     },
     120_000,
   );
