@@ -162,20 +162,26 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
 
   const logger = createLogger(config.log);
-  let exporter: RunningExporter;
+  // Installed before start-up: without a handler, a SIGHUP would end the process.
+  let exporter: RunningExporter | undefined;
+  process.on('SIGHUP', () => {
+    if (!exporter) {
+      logger.warn('SIGHUP received while starting; ignored');
+      return;
+    }
+    exporter.reload().catch(() => {
+      // reload() has logged why; the running config stays.
+    });
+  });
+  let running: RunningExporter;
   try {
-    exporter = await startExporter({ config, argv, env, logger });
+    running = await startExporter({ config, argv, env, logger });
+    exporter = running;
   } catch (error) {
     if (error instanceof ConfigError) return configFailure(error);
     logger.error({ err: (error as Error).message }, 'failed to start');
     return 1;
   }
-
-  process.on('SIGHUP', () => {
-    exporter.reload().catch(() => {
-      // reload() has logged why; the running config stays.
-    });
-  });
 
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
@@ -185,7 +191,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         resolve(0);
       }, SHUTDOWN_GRACE_MS);
       timer.unref();
-      void exporter.shutdown().then(() => {
+      void running.shutdown().then(() => {
         clearTimeout(timer);
         resolve(0);
       });
