@@ -198,6 +198,9 @@ function botShare(metric: string, selector: string, by: string): string {
   return share(metric, selector, 'handler="bot"', by);
 }
 
+/** A share between 0 and 1, shown as a percentage with one decimal. */
+const RATIO = { unit: 'percentunit', decimals: 1, min: 0, max: 1 } as const;
+
 const chatsBySource = (source: 'ad' | 'post'): string =>
   `sum by (account, window) (wolkvox_whatsapp_chats{${WINDOW}, source="${source}"})`;
 
@@ -235,10 +238,7 @@ const sourcesPanels = (): cog.Builder<unknown>[] => [
     description:
       'Chats from ads divided by chats from ads and posts, per account and window. "no chats" when the window has none. ' +
       'Informational: no colour means good or bad.',
-    unit: 'percentunit',
-    decimals: 1,
-    min: 0,
-    max: 1,
+    ...RATIO,
     thresholds: NEUTRAL(),
     mappings: [NO_CHATS],
     queries: [
@@ -277,10 +277,7 @@ const containmentPanels = (): cog.Builder<unknown>[] => [
     description:
       'Chats from ads that a bot handled alone, divided by all chats from ads (`ad_chatbot` / (`ad_chatbot` + `ad_agents`)), ' +
       'per account and window. Red below 40 %, green from 60 %; "no chats" when the window has none.',
-    unit: 'percentunit',
-    decimals: 1,
-    min: 0,
-    max: 1,
+    ...RATIO,
     thresholds: CONTAINMENT(),
     mappings: [NO_CHATS],
     queries: [
@@ -293,10 +290,7 @@ const containmentPanels = (): cog.Builder<unknown>[] => [
     description:
       'Chats from posts that a bot handled alone, divided by all chats from posts (`post_chatbot` / (`post_chatbot` + `post_agents`)), ' +
       'per account and window. Red below 40 %, green from 60 %; "no chats" when the window has none.',
-    unit: 'percentunit',
-    decimals: 1,
-    min: 0,
-    max: 1,
+    ...RATIO,
     thresholds: CONTAINMENT(),
     mappings: [NO_CHATS],
     queries: [
@@ -309,10 +303,7 @@ const containmentPanels = (): cog.Builder<unknown>[] => [
     description:
       'All chats a bot handled alone, divided by all chats (`total_chatbot` / (`total_chatbot` + `total_agents`)), per account ' +
       'and window. Wolkvox does not say whether the totals count origins other than ads and posts, so this may differ from the two panels beside it.',
-    unit: 'percentunit',
-    decimals: 1,
-    min: 0,
-    max: 1,
+    ...RATIO,
     thresholds: CONTAINMENT(),
     mappings: [NO_CHATS],
     queries: [
@@ -325,10 +316,7 @@ const containmentPanels = (): cog.Builder<unknown>[] => [
     description:
       'Bot containment rate (bot-only chats / all chats) for ads and for posts, per account and window, as polled. ' +
       'Gaps mean the window had no chats. Dashed lines at 40 % and 60 % match the colours of the stat panels.',
-    unit: 'percentunit',
-    decimals: 1,
-    min: 0,
-    max: 1,
+    ...RATIO,
     thresholds: CONTAINMENT(),
     thresholdLines: true,
     queries: [
@@ -364,10 +352,7 @@ const agentsPanels = (): cog.Builder<unknown>[] => [
     description:
       'Chats that needed an agent divided by all chats (`total_agents` / (`total_chatbot` + `total_agents`)), per account and window. ' +
       'Green below 40 %, red from 60 %; "no chats" when the window has none.',
-    unit: 'percentunit',
-    decimals: 1,
-    min: 0,
-    max: 1,
+    ...RATIO,
     thresholds: HANDOFF(),
     mappings: [NO_CHATS],
     queries: [
