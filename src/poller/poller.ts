@@ -201,8 +201,8 @@ export function createPoller(deps: PollerDeps): Poller {
       const { failure } = answer;
       onRequest(account.name, failure.kind, answer.seconds);
       if (failure.kind === 'quota_exceeded') {
+        // callOnce() paused the token's accounts while it still held the slot.
         cache.recordFailure(account.name, spec.label);
-        pauseForQuota(account);
         return;
       }
       if (isRetryable(failure.kind) && attempt < retries) {
