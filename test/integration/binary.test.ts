@@ -3,7 +3,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
+import bcrypt from 'bcryptjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FLAGS } from '../../src/cli.js';
 import { parseWolkvoxDate } from '../../src/simulator/data.js';
@@ -129,6 +131,8 @@ describe('bad flags, values and config files', () => {
     dir = mkdtempSync(join(tmpdir(), 'wolkvox-binary-'));
     writeFileSync(join(dir, 'unknown-key.yml'), 'accounts:\n  - name: co\n    server: "0032"\n    token_env: TOK\n    colour: blue\n');
     writeFileSync(join(dir, 'bad-zone.yml'), 'accounts:\n  - name: co\n    server: "0032"\n    token_env: TOK\n    timezone: Mars/Olympus\n');
+    writeFileSync(join(dir, 'bad-web.yml'), 'basic_auth_users:\n  alice: not-a-hash\n');
+    writeFileSync(join(dir, 'web-missing-cert.yml'), 'tls_server_config:\n  cert_file: nowhere.crt\n  key_file: nowhere.key\n');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -142,6 +146,9 @@ describe('bad flags, values and config files', () => {
     { args: ['--demo', '--web.listen-address=nope'], env: {}, key: '--web.listen-address' },
     { args: ['--config.file=@DIR/unknown-key.yml'], env: { TOK: 'x' }, key: 'accounts[0].colour' },
     { args: ['--config.file=@DIR/bad-zone.yml'], env: { TOK: 'x' }, key: 'accounts[0].timezone' },
+    { args: ['--demo', '--web.config.file=@DIR/bad-web.yml'], env: {}, key: 'web.config.file' },
+    { args: ['--demo', '--web.config.file=@DIR/web-missing-cert.yml'], env: {}, key: 'web.config.file' },
+    { args: ['--demo', '--web.config.file=@DIR/absent.yml'], env: {}, key: 'web.config.file' },
     // A token typed on the command line is refused without being echoed.
     { args: [`--wolkvox.token=${SENTINEL}`], env: {}, key: '--wolkvox.token' },
   ];
@@ -253,5 +260,59 @@ describe('running', () => {
     expect(proc.output()).toMatch(/msg="poll succeeded"/);
     expect(proc.output()).not.toContain(SENTINEL);
     for (const text of shown) expect(text).not.toContain(SENTINEL);
+  });
+});
+
+describe('--web.config.file', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wolkvox-web-'));
+    const made = spawnSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.crt')],
+      { encoding: 'utf8' },
+    );
+    if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
+    // bcrypt of "s3cret" at cost 4, with the $2y$ prefix htpasswd writes.
+    const hash = bcrypt.hashSync('s3cret', 4).replace(/^\$2[ab]\$/, '$2y$');
+    writeFileSync(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: ${hash}\n`);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** One HTTPS GET trusting the test certificate, with optional basic auth. */
+  function httpsGet(port: number, path: string, auth?: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        { host: '127.0.0.1', port, path, ca: readFileSync(join(dir, 'server.crt')), ...(auth ? { auth } : {}) },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => void (text += chunk.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('serves every endpoint over TLS behind basic auth, and refuses plain HTTP', async () => {
+    const port = await freePort();
+    const proc = startBinary(['--demo', `--web.listen-address=127.0.0.1:${port}`, `--web.config.file=${join(dir, 'web.yml')}`, '--web.enable-lifecycle']);
+    const metrics = await waitFor('metrics over TLS', proc, async () => {
+      const res = await httpsGet(port, '/metrics', 'prometheus:s3cret');
+      return res.status === 200 && res.text.includes('wolkvox_whatsapp_chats{account="demo"') ? res : undefined;
+    });
+    expect(metrics.text).toContain('wolkvox_up{account="demo",window="1h"}');
+    for (const path of ['/', '/metrics', '/healthz', '/readyz']) {
+      const anonymous = await httpsGet(port, path);
+      expect(anonymous.status, path).toBe(401);
+      expect(anonymous.headers['www-authenticate'], path).toMatch(/^Basic/);
+      expect((await httpsGet(port, path, 'prometheus:wrong')).status, path).toBe(401);
+    }
+    expect((await httpsGet(port, '/healthz', 'prometheus:s3cret')).status).toBe(200);
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+    const exit = await terminate(proc);
+    expect(exit.code).toBe(0);
   });
 });
