@@ -65,7 +65,8 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     accounts = withBaseUrl(accounts, simulator.url);
     logger.info({ simulator: simulator.url }, 'demo mode: polling the built-in Wolkvox simulator');
   }
-  for (const warning of planWarnings(accounts)) logger.warn(warning);
+  // Quota advice is about Wolkvox; the simulator has none.
+  if (!config.demo) for (const warning of planWarnings(accounts)) logger.warn(warning);
 
   const registry = new Registry();
   const cache = createSnapshotCache();
@@ -90,7 +91,7 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
       accounts = next;
       metrics.syncAccounts(next);
       metrics.recordReload(true, clock.now());
-      for (const warning of planWarnings(next)) logger.warn(warning);
+      if (!config.demo) for (const warning of planWarnings(next)) logger.warn(warning);
       logger.info({ accounts: next.map((a) => a.name) }, 'configuration reloaded');
     } catch (error) {
       metrics.recordReload(false, clock.now());

@@ -38,6 +38,8 @@ export type LoadResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run';
 /** The account label and token of `--demo` (spec: Flags). */
 export const DEMO_ACCOUNT = 'demo';
 export const DEMO_TOKEN = 'demo-token';
+/** `--demo` polls every 15 s unless --collector.interval says otherwise. */
+export const DEMO_INTERVAL_MS = 15_000;
 
 const DEFAULTS = {
   timeZone: 'America/Bogota',
@@ -282,8 +284,10 @@ export function loadConfig({ argv, env, readFile }: LoadInput): LoadResult {
   let accounts: AccountConfig[];
   if (demo) {
     if (configFile) throw new ConfigError(configFile.key, 'cannot be combined with --demo');
+    // The simulator has no quota: poll it often enough that a person trying the demo sees numbers move.
+    const demoCommon = settings.values['collector.interval'] ? common : { ...common, intervalMs: DEMO_INTERVAL_MS };
     accounts = [
-      finishAccount(common, { name: DEMO_ACCOUNT, baseUrl: 'http://127.0.0.1:0', token: new Secret(DEMO_TOKEN) }),
+      finishAccount(demoCommon, { name: DEMO_ACCOUNT, baseUrl: 'http://127.0.0.1:0', token: new Secret(DEMO_TOKEN) }),
     ];
   } else if (configFile) {
     accounts = fileAccounts(configFile.value, settings, common, env, readFile);
