@@ -7,7 +7,7 @@ import { createLogger } from '../../src/log.js';
 import { startExporter, type RunningExporter } from '../../src/main.js';
 import { startSimulator, type Simulator } from '../../src/simulator/server.js';
 import { helpsOf, parseSamples, samplesOf, typesOf, valueOf } from '../support/exposition.js';
-import { prometheusTools } from '../support/prometheus-tools.js';
+import { systemTools } from '../support/system-tools.js';
 import { windowSpec } from '../support/windows.js';
 
 const SENTINEL = 'tok-SENTINEL-7c1e';
@@ -30,7 +30,7 @@ const SPEC_METRICS: ReadonlyArray<[string, 'gauge' | 'counter' | 'histogram']> =
 
 
 function promtoolCheck(text: string): { status: number | null; output: string } {
-  const result = spawnSync(prometheusTools().promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  const result = spawnSync(systemTools().promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DASHBOARD_PATH, DASHBOARD_UID, buildDashboard, renderDashboard } from '../../grafana/dashboard.js';
-import { prometheusTools } from '../support/prometheus-tools.js';
+import { systemTools } from '../support/system-tools.js';
 import { freePort, startProcess, stopProcess, waitFor } from '../support/processes.js';
 import type { RunningProcess } from '../support/processes.js';
 
@@ -339,7 +339,7 @@ describe('dashboard-linter rules', () => {
       const file = join(dir, 'queries.yml');
       const rules = exprs.map((expr, i) => ({ record: `dashboard:query_${i}:check`, expr }));
       writeFileSync(file, JSON.stringify({ groups: [{ name: 'dashboard-queries', rules }] }));
-      const result = spawnSync(prometheusTools().promtool, ['check', 'rules', file], { encoding: 'utf8' });
+      const result = spawnSync(systemTools().promtool, ['check', 'rules', file], { encoding: 'utf8' });
       expect(`${result.stdout}${result.stderr}`).toContain(`SUCCESS: ${exprs.length} rules found`);
       expect(result.status, result.stderr).toBe(0);
     } finally {
@@ -376,7 +376,7 @@ describe('end to end: every panel query returns data from Prometheus scraping th
   beforeAll(async () => {
     const main = join(ROOT, 'dist/main.js');
     if (!existsSync(main)) throw new Error(`${main} is missing: the vitest global setup builds it with npm run build`);
-    const { prometheus: prometheusBin } = prometheusTools();
+    const { prometheus: prometheusBin } = systemTools();
     const [exporterPort, promPort] = [await freePort(), await freePort()];
     exporterAddress = `127.0.0.1:${exporterPort}`;
     promUrl = `http://127.0.0.1:${promPort}`;

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { systemTools } from '../support/system-tools.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -180,11 +181,7 @@ describe('docker-compose.yml', () => {
   };
 
   function dockerCompose(args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const which = spawnSync('sh', ['-c', 'command -v docker-compose'], { encoding: 'utf8' });
-    if (which.status !== 0) {
-      throw new Error("docker-compose is required to validate docker-compose.yml: install Debian's package with 'apt-get install -y docker-compose'");
-    }
-    const result = spawnSync(which.stdout.trim(), ['-f', join(ROOT, 'docker-compose.yml'), ...args], { cwd: ROOT, encoding: 'utf8' });
+    const result = spawnSync(systemTools().dockerCompose, ['-f', join(ROOT, 'docker-compose.yml'), ...args], { cwd: ROOT, encoding: 'utf8' });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   }
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { prometheusTools } from '../support/prometheus-tools.js';
+import { systemTools } from '../support/system-tools.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RULES_DIR = join(ROOT, 'prometheus/rules');
@@ -35,7 +35,7 @@ const records = rules.filter((rule) => rule.record !== undefined);
 const unitTests = testFiles.map((file) => parseYaml(readFileSync(file, 'utf8')) as TestFile);
 
 function promtool(args: string[]): { status: number | null; out: string } {
-  const result = spawnSync(prometheusTools().promtool, args, { cwd: ROOT, encoding: 'utf8' });
+  const result = spawnSync(systemTools().promtool, args, { cwd: ROOT, encoding: 'utf8' });
   return { status: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
