@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseCommandLine, type FlagName, type RawSettings, type RawValue } from '../cli.js';
-import { ConfigError } from './error.js';
+import { ConfigError, formatPath } from './error.js';
 import { Secret } from './secret.js';
 import {
   baseUrlSchema,
@@ -50,14 +50,6 @@ const DEFAULTS = {
   listenAddress: ':9867',
   telemetryPath: '/metrics',
 };
-
-/** Renders a zod issue path the way operators write it: `accounts[1].timezone`. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((text, part) => {
-    if (typeof part === 'number') return `${text}[${part}]`;
-    return text === '' ? String(part) : `${text}.${String(part)}`;
-  }, '');
-}
 
 /** The first zod issue as a ConfigError; `prefix` is where the value came from (a flag or the file). */
 function issueToError(error: z.ZodError, prefix: string, fileNote = ''): ConfigError {

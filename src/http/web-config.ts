@@ -24,7 +24,7 @@ import { createSecureContext, type SecureVersion, type TLSSocket, type TlsOption
 import type { RequestHandler, Response } from 'express';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../config/error.js';
+import { ConfigError, formatPath } from '../config/error.js';
 import { BCRYPT_HASH, createBasicAuthVerifier, parseBasicAuth } from './basic-auth.js';
 
 /** The flag every load error is reported against (spec: Flags). */
@@ -175,13 +175,6 @@ export type WebConfigMiddlewareOptions = {
 
 function fail(path: string, message: string): never {
   throw new ConfigError(FLAG, `${path}: ${message}`);
-}
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((text, part) => {
-    if (typeof part === 'number') return `${text}[${part}]`;
-    return text === '' ? String(part) : `${text}.${String(part)}`;
-  }, '');
 }
 
 function describeValue(value: unknown): string {

@@ -8,7 +8,8 @@ import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { FLAGS } from '../../src/cli.js';
 import { ConfigError } from '../../src/config/error.js';
-import { DEMO_ACCOUNT, DEMO_TOKEN, formatPath, loadConfig, type ReadFile } from '../../src/config/load.js';
+import { formatPath } from '../../src/config/error.js';
+import { DEMO_ACCOUNT, DEMO_TOKEN, loadConfig, type ReadFile } from '../../src/config/load.js';
 import type { AccountConfig, Config } from '../../src/config/schema.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'config');
