@@ -121,7 +121,7 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     throw error;
   }
   logger.info(
-    { address: `${address.address}:${address.port}`, version: build.version, accounts: accounts.map((a) => a.name), tls: Boolean(webConfig?.tls) },
+    { address: address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`, version: build.version, accounts: accounts.map((a) => a.name), tls: Boolean(webConfig?.tls) },
     'listening',
   );
   poller.start();
