@@ -93,20 +93,20 @@ export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClien
     async fetchChat15(window, signal) {
       // One controller for both the timeout and the caller's signal. AbortSignal.any() would leave
       // a listener on the caller's long-lived signal per call until GC; this one is removed below.
-      const timeout = new AbortController();
-      const timer = setTimeout(() => timeout.abort(), timeoutMs);
       const cancelled = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        cancelled.abort();
+      }, timeoutMs);
       const onCallerAbort = () => cancelled.abort();
-      const onTimeout = () => cancelled.abort();
       signal?.addEventListener('abort', onCallerAbort, { once: true });
-      timeout.signal.addEventListener('abort', onTimeout, { once: true });
       if (signal?.aborted) cancelled.abort();
-      const combined = cancelled.signal;
       try {
         const response = await request(chat15Url(baseUrl, window), {
           method: 'GET',
           headers: { 'wolkvox-token': token.reveal(), accept: 'application/json' },
-          signal: combined,
+          signal: cancelled.signal,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
           ...(dispatcher ? { dispatcher } : {}),
@@ -127,7 +127,7 @@ export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClien
         }
         return classify(response.statusCode, text);
       } catch (error) {
-        throw toWolkvoxError(error, timeout.signal.aborted, token.reveal());
+        throw toWolkvoxError(error, timedOut, token.reveal());
       } finally {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onCallerAbort);
