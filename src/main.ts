@@ -12,7 +12,9 @@ import { DEMO_TOKEN, loadConfig } from './config/load.js';
 import { planWarnings } from './config/plan.js';
 import type { AccountConfig, Config } from './config/schema.js';
 import { createApp } from './http/app.js';
-import { createWebServer, loadWebConfig, webConfigMiddleware } from './http/web-config.js';
+import { webConfigMiddleware } from './http/guard.js';
+import { createWebServer, reportTlsClientErrors } from './http/tls.js';
+import { loadWebConfig } from './http/web-config.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createSnapshotCache } from './poller/cache.js';
@@ -100,6 +102,8 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     }
   };
 
+  // Holds the bcrypt worker thread: shutdown() must close it.
+  const guard = webConfig ? webConfigMiddleware(webConfig) : undefined;
   const app = createApp({
     registry: metrics.exposition,
     telemetryPath: config.web.telemetryPath,
@@ -107,12 +111,11 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     isReady: () => poller.ready(),
     accountNames: () => accounts.map((account) => account.name),
     ...(config.web.enableLifecycle ? { reload } : {}),
-    ...(webConfig ? { guard: webConfigMiddleware(webConfig) } : {}),
+    ...(guard ? { guard } : {}),
   });
   const server = createWebServer(app, webConfig);
-  server.on('tlsClientError', (error: Error) => {
-    logger.warn({ err: error.message }, 'TLS handshake with a client failed');
-  });
+  // Anyone can fail a handshake: one warning per interval, with a count of those left out.
+  reportTlsClientErrors(server, logger, clock);
   let address: AddressInfo;
   try {
     address = await listen(server, config);
@@ -135,6 +138,8 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
       server.closeIdleConnections();
       await poller.stop();
       await closed;
+      // Ends the bcrypt worker thread of basic auth, if one was started.
+      await guard?.close();
       await simulator?.close();
     })();
     return stopping;

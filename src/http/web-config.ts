@@ -1,7 +1,8 @@
-// The --web.config.file (exporter-toolkit web configuration format): TLS server options, response headers, rate limit and bcrypt basic auth.
+// The --web.config.file (exporter-toolkit web configuration format): its schema, loading and checking, and its errors.
 //
 // Follows https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md and its
-// web/tls_config.go and web/handler.go. Where Node cannot do what Go does:
+// web/tls_config.go and web/handler.go. TLS serving lives in tls.ts, the per-request guard (rate
+// limit, headers, basic auth) in guard.ts. Where Node cannot do what Go does:
 // - The file is read once, by loadWebConfig; exporter-toolkit re-reads it on every request and
 //   connection. Restart the exporter to pick up new certificates, users or headers.
 // - http_server_config.http2 is validated and ignored: the server speaks HTTP/1.1 only.
@@ -11,27 +12,18 @@
 // - curve_preferences map to Node's ecdhCurve (CurveP256 → P-256, ..., X25519).
 // - min_version TLS10/TLS11 is accepted, but Node 20's OpenSSL 3 refuses those protocols at its
 //   default security level, so in practice the floor is TLS 1.2.
-// - RequireAnyClientCert, VerifyClientCertIfGiven and client_allowed_sans are checked right after
-//   the handshake (Node has no VerifyPeerCertificate hook): a failing connection is destroyed before
-//   any request is read, and the server emits 'tlsClientError' for it.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { isIPv6 } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { createSecureContext, type SecureVersion, type TLSSocket, type TlsOptions } from 'node:tls';
-import type { RequestHandler, Response } from 'express';
-import { parseDocument } from 'yaml';
+import { createSecureContext, type SecureVersion } from 'node:tls';
 import { z } from 'zod';
 import { ConfigError, formatPath } from '../config/error.js';
-import { BCRYPT_HASH, createBasicAuthVerifier, parseBasicAuth } from './basic-auth.js';
+import { readNamedFile, readUtf8 } from '../config/read-file.js';
+import { parseYaml } from '../config/yaml.js';
+import { BCRYPT_HASH } from './basic-auth.js';
+import { secureOptions, type ClientAuthType, type WebTlsConfig } from './tls.js';
 
 /** The flag every load error is reported against (spec: Flags). */
 const FLAG = 'web.config.file';
-
-/** exporter-toolkit sends a bare `Basic` challenge, without a realm (web/handler.go). */
-export const WWW_AUTHENTICATE = 'Basic';
 
 /** Go names → Node names (web/tls_config.go tlsVersions). */
 const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const satisfies Record<
@@ -49,8 +41,7 @@ const CLIENT_AUTH_TYPES = [
   'RequireClientCert',
   'VerifyClientCertIfGiven',
   'RequireAndVerifyClientCert',
-] as const;
-export type ClientAuthType = Exclude<(typeof CLIENT_AUTH_TYPES)[number], 'RequireClientCert'>;
+] as const satisfies readonly (ClientAuthType | 'RequireClientCert')[];
 
 /** Go's tls.CipherSuites() names → OpenSSL names; null for TLS 1.3 suites, which neither Go nor we let you pick. */
 const CIPHER_SUITES = {
@@ -131,26 +122,6 @@ export const webConfigFileSchema = z.strictObject({
 export type WebConfigFile = z.infer<typeof webConfigFileSchema>;
 type TlsServerConfigFile = z.infer<typeof tlsServerConfigSchema>;
 
-/** TLS settings with the certificate, key and client CAs already read and checked. */
-export type WebTlsConfig = {
-  /** PEM server certificate (chain). */
-  readonly cert: string;
-  /** The private key as a KeyObject, which prints as `{}` in JSON and logs: never a PEM string here. */
-  readonly key: KeyObject;
-  /** PEM CA bundle that client certificates are verified against. */
-  readonly clientCa: string | undefined;
-  readonly clientAuth: ClientAuthType;
-  /** A client certificate must carry one of these DNS, IP, email or URI SANs; undefined means no check. */
-  readonly clientAllowedSans: readonly string[] | undefined;
-  readonly minVersion: SecureVersion;
-  readonly maxVersion: SecureVersion;
-  /** OpenSSL cipher list for TLS ≤ 1.2; undefined keeps Node's defaults. */
-  readonly ciphers: string | undefined;
-  readonly honorCipherOrder: boolean;
-  /** OpenSSL group list; undefined keeps Node's defaults. */
-  readonly ecdhCurve: string | undefined;
-};
-
 /** A loaded, validated web config: what loadWebConfig returns and the middleware and server consume. */
 export type WebConfig = {
   /** Absolute path of the file it came from. */
@@ -165,12 +136,6 @@ export type WebConfig = {
   readonly basicAuthUsers: ReadonlyMap<string, string>;
   /** Token bucket: `burst` requests at once, refilled one per `intervalMs`; undefined when disabled. */
   readonly rateLimit: { readonly intervalMs: number; readonly burst: number } | undefined;
-};
-
-/** Extra knobs for tests; the main module passes none. */
-export type WebConfigMiddlewareOptions = {
-  /** Monotonic milliseconds for the rate limiter. */
-  now?: () => number;
 };
 
 function fail(path: string, message: string): never {
@@ -211,16 +176,8 @@ function describeIssue(issue: z.core.$ZodIssue): { path: string; message: string
   }
 }
 
-function parseFile(text: string): WebConfigFile {
-  const document = parseDocument(text);
-  const yamlError = document.errors[0];
-  if (yamlError) {
-    const [line, column] = [yamlError.linePos?.[0].line, yamlError.linePos?.[0].col];
-    const where = line === undefined ? '' : ` at line ${line}, column ${column}`;
-    const reason = (yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    throw new ConfigError(FLAG, `invalid YAML${where}: ${reason}`);
-  }
-  const result = webConfigFileSchema.safeParse(document.toJS() ?? {}, { reportInput: true });
+function parseFile(text: string, filePath: string): WebConfigFile {
+  const result = webConfigFileSchema.safeParse(parseYaml(text, FLAG, filePath) ?? {}, { reportInput: true });
   if (result.success) return result.data;
   // An unknown key is most likely a typo of the key that is then missing: report it first.
   const issues = [...result.error.issues].sort(
@@ -249,14 +206,8 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-async function readPem(configPath: string, dir: string, file: string): Promise<string> {
-  const absolute = resolve(dir, file);
-  try {
-    return await readFile(absolute, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    return fail(configPath, `cannot read ${absolute}: ${code}`);
-  }
+function readPem(configPath: string, dir: string, file: string): string {
+  return readNamedFile(readUtf8, resolve(dir, file), FLAG, { field: configPath });
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -317,9 +268,9 @@ async function loadTls(tls: TlsServerConfigFile, dir: string): Promise<WebTlsCon
   const certFile = nonEmpty(tls.cert_file);
   const keyFile = nonEmpty(tls.key_file);
   const caFile = nonEmpty(tls.client_ca_file);
-  const cert = certFile !== undefined ? await readPem(`${p}.cert_file`, dir, certFile) : (tls.cert ?? '');
-  const keyPem = keyFile !== undefined ? await readPem(`${p}.key_file`, dir, keyFile) : (tls.key ?? '');
-  const clientCa = caFile !== undefined ? await readPem(`${p}.client_ca_file`, dir, caFile) : nonEmpty(tls.client_ca);
+  const cert = certFile !== undefined ? readPem(`${p}.cert_file`, dir, certFile) : (tls.cert ?? '');
+  const keyPem = keyFile !== undefined ? readPem(`${p}.key_file`, dir, keyFile) : (tls.key ?? '');
+  const clientCa = caFile !== undefined ? readPem(`${p}.client_ca_file`, dir, caFile) : nonEmpty(tls.client_ca);
 
   const certPath = certFile !== undefined ? `${p}.cert_file` : `${p}.cert`;
   const keyPath = keyFile !== undefined ? `${p}.key_file` : `${p}.key`;
@@ -415,14 +366,7 @@ function loadRateLimit(rateLimit: WebConfigFile['rate_limit']): WebConfig['rateL
  */
 export async function loadWebConfig(path: string): Promise<WebConfig> {
   const absolute = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new ConfigError(FLAG, `cannot read ${absolute}: ${code}`);
-  }
-  const file = parseFile(text);
+  const file = parseFile(readNamedFile(readUtf8, absolute, FLAG), absolute);
   const tlsFile = file.tls_server_config;
   // exporter-toolkit serves plain HTTP when tls_server_config sets nothing; a section that sets
   // anything (even only min_version) must name a certificate, or the operator thinks TLS is on.
@@ -435,148 +379,4 @@ export async function loadWebConfig(path: string): Promise<WebConfig> {
     basicAuthUsers: loadUsers(file.basic_auth_users ?? {}),
     rateLimit: loadRateLimit(file.rate_limit),
   };
-}
-
-function sendError(res: Response, status: number, text: string): void {
-  // As Go's http.Error: plain text, one line, not sniffable.
-  res.status(status).set({ 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' }).send(`${text}\n`);
-}
-
-/** A token bucket like golang.org/x/time/rate: starts full, one token back every interval. */
-function createRateLimiter(limit: { intervalMs: number; burst: number }, now: () => number): () => boolean {
-  let tokens = limit.burst;
-  let last = now();
-  return () => {
-    const at = now();
-    tokens = Math.min(limit.burst, tokens + (at - last) / limit.intervalMs);
-    last = at;
-    if (tokens < 1) return false;
-    tokens -= 1;
-    return true;
-  };
-}
-
-/**
- * Express middleware applying the web config to every request, in exporter-toolkit's order:
- * rate limit (429), configured response headers (also on 401s), then basic auth when users are
- * configured (401 with `WWW-Authenticate: Basic`). Mount it before every route. With no config it
- * only calls next().
- */
-export function webConfigMiddleware(config: WebConfig | undefined, options: WebConfigMiddlewareOptions = {}): RequestHandler {
-  if (!config) return (_req, _res, next) => next();
-  const headers = [...config.headers];
-  const allow = config.rateLimit ? createRateLimiter(config.rateLimit, options.now ?? (() => performance.now())) : undefined;
-  const verify = config.basicAuthUsers.size > 0 ? createBasicAuthVerifier(config.basicAuthUsers) : undefined;
-
-  return (req, res, next) => {
-    if (allow && !allow()) {
-      sendError(res, 429, 'Too Many Requests');
-      return;
-    }
-    for (const [name, value] of headers) res.setHeader(name, value);
-    if (!verify) {
-      next();
-      return;
-    }
-    const unauthorized = (): void => {
-      res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
-      sendError(res, 401, 'Unauthorized');
-    };
-    const credentials = parseBasicAuth(req.headers.authorization);
-    if (!credentials) {
-      unauthorized();
-      return;
-    }
-    verify(credentials).then((ok) => (ok ? next() : unauthorized()), next);
-  };
-}
-
-function secureOptions(tls: WebTlsConfig): TlsOptions {
-  const options: TlsOptions = {
-    cert: tls.cert,
-    key: tls.key.export({ format: 'pem', type: 'pkcs8' }),
-    minVersion: tls.minVersion,
-    maxVersion: tls.maxVersion,
-    honorCipherOrder: tls.honorCipherOrder,
-    requestCert: tls.clientAuth !== 'NoClientCert',
-    // Only this policy can be left to OpenSSL; the others are checked after the handshake.
-    rejectUnauthorized: tls.clientAuth === 'RequireAndVerifyClientCert',
-  };
-  if (tls.clientCa !== undefined) options.ca = tls.clientCa;
-  if (tls.ciphers !== undefined) options.ciphers = tls.ciphers;
-  if (tls.ecdhCurve !== undefined) options.ecdhCurve = tls.ecdhCurve;
-  return options;
-}
-
-/** The DNS, IP, email and URI entries of Node's subjectAltName text; quoted entries are JSON strings. */
-function subjectAltNames(text: string): string[] {
-  const values: string[] = [];
-  let at = 0;
-  while (at < text.length) {
-    const colon = text.indexOf(':', at);
-    if (colon < 0) break;
-    const type = text.slice(at, colon);
-    let value: string;
-    let end: number;
-    if (text[colon + 1] === '"') {
-      end = colon + 2;
-      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
-      end += 1;
-      value = JSON.parse(text.slice(colon + 1, end)) as string;
-    } else {
-      const comma = text.indexOf(', ', colon);
-      end = comma < 0 ? text.length : comma;
-      value = text.slice(colon + 1, end);
-    }
-    if (type === 'IP Address') values.push(canonicalIp(value));
-    else if (type === 'DNS' || type === 'email' || type === 'URI') values.push(value);
-    at = end + 2;
-  }
-  return values;
-}
-
-/** Go prints IPv6 SANs compressed (`::1`), Node expanded; compare both compressed. */
-function canonicalIp(ip: string): string {
-  return isIPv6(ip) ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
-}
-
-/** Why a client certificate is refused after the handshake, or undefined if it is fine. */
-function checkPeer(tls: WebTlsConfig, socket: TLSSocket): string | undefined {
-  const peer = socket.getPeerX509Certificate();
-  if (!peer) {
-    if (tls.clientAuth === 'RequireAnyClientCert') return 'client certificate required';
-    if (tls.clientAllowedSans) return 'client certificate required for client_allowed_sans';
-    return undefined;
-  }
-  if (tls.clientAuth === 'VerifyClientCertIfGiven' && !socket.authorized) {
-    return `client certificate not verified: ${String(socket.authorizationError)}`;
-  }
-  if (tls.clientAllowedSans) {
-    const allowed = new Set(tls.clientAllowedSans.map((san) => canonicalIp(san)));
-    const sans = subjectAltNames(peer.subjectAltName ?? '');
-    if (!sans.some((san) => allowed.has(san))) return 'client certificate has none of client_allowed_sans';
-  }
-  return undefined;
-}
-
-/**
- * An http.Server, or an https.Server when the web config has TLS, with `app` as its request
- * listener. The caller listens and closes. TLS honours client_auth_type, client CAs, allowed SANs,
- * min/max version, cipher suites and curves; refused clients are reported as 'tlsClientError'.
- */
-export function createWebServer(app: (req: any, res: any) => void, config: WebConfig | undefined): Server {
-  const tls = config?.tls;
-  if (!tls) return createHttpServer(app);
-  const server = createHttpsServer(secureOptions(tls), app);
-  const needsCheck =
-    tls.clientAuth === 'RequireAnyClientCert' || tls.clientAuth === 'VerifyClientCertIfGiven' || tls.clientAllowedSans !== undefined;
-  if (needsCheck) {
-    server.on('secureConnection', (socket: TLSSocket) => {
-      const problem = checkPeer(tls, socket);
-      if (problem === undefined) return;
-      socket.destroy();
-      server.emit('tlsClientError', new Error(problem), socket);
-    });
-  }
-  return server;
 }
