@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { exporterSettings } from '../src/config/flags.js';
 import { loadConfig } from '../src/config/load.js';
 import { parseDuration } from '../src/config/duration.js';
 import { createLogger } from '../src/log.js';
@@ -72,9 +73,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     `interval: ${options.interval}\ntimeout: 1s\nmax_concurrency: 2\nwindows: [${options.windows.join(', ')}]\naccounts:\n${accounts.join('')}`,
   );
   const argv = [`--config.file=${join(dir, 'config.yml')}`, '--web.listen-address=127.0.0.1:0'];
-  const loaded = loadConfig({ argv, env: {}, readFile: (path) => readFileSync(path, 'utf8') });
-  if (loaded.kind !== 'run') throw new Error('unexpected --help/--version');
-  const exporter = await startExporter({ config: loaded.config, argv, env: {}, logger });
+  const config = loadConfig({ settings: exporterSettings(argv, {}), env: {}, readFile: (path) => readFileSync(path, 'utf8') });
+  const exporter = await startExporter({ config, argv, env: {}, logger });
   const url = `http://127.0.0.1:${exporter.address.port}/metrics`;
 
   const lag = monitorEventLoopDelay({ resolution: 10 });

@@ -1,20 +1,23 @@
 #!/usr/bin/env node
 // The wolkvox-exporter binary: builds everything from the Config, serves HTTP, handles signals and exit codes.
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
-import { helpText } from './cli.js';
+import { helpText, versionText } from './cli.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError } from './config/error.js';
+import { exporterSettings, parseCommandLine } from './config/flags.js';
 import { DEMO_TOKEN, loadConfig } from './config/load.js';
 import { planWarnings } from './config/plan.js';
+import { readUtf8 } from './config/read-file.js';
 import type { AccountConfig, Config } from './config/schema.js';
 import { createApp } from './http/app.js';
 import { webConfigMiddleware } from './http/guard.js';
 import { createWebServer, reportTlsClientErrors } from './http/tls.js';
 import { loadWebConfig } from './http/web-config.js';
+import { exporterArgvOfPidOne, healthcheck } from './healthcheck.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createSnapshotCache } from './poller/cache.js';
@@ -86,9 +89,8 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
   // spec: SIGHUP and POST /-/reload re-read the config; a bad file is logged and the old config keeps running.
   const reload = async () => {
     try {
-      const loaded = loadConfig({ argv, env, readFile: (path) => readFileSync(path, 'utf8') });
-      if (loaded.kind !== 'run') return;
-      const next = simulator ? withBaseUrl(loaded.config.accounts, simulator.url) : loaded.config.accounts;
+      const loaded = loadConfig({ settings: exporterSettings(argv, env), env, readFile: readUtf8 });
+      const next = simulator ? withBaseUrl(loaded.accounts, simulator.url) : loaded.accounts;
       poller.update(next);
       accounts = next;
       metrics.syncAccounts(next);
@@ -112,6 +114,7 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     accountNames: () => accounts.map((account) => account.name),
     ...(config.web.enableLifecycle ? { reload } : {}),
     ...(guard ? { guard } : {}),
+    onError: (error) => logger.error({ err: (error as Error)?.message ?? String(error) }, 'HTTP route failed'),
   });
   const server = createWebServer(app, webConfig);
   // Anyone can fail a handshake: one warning per interval, with a count of those left out.
@@ -152,18 +155,23 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   let config: Config;
   try {
-    const loaded = loadConfig({ argv, env, readFile: (path) => readFileSync(path, 'utf8') });
-    if (loaded.kind === 'help') {
-      process.stdout.write(helpText(readBuildInfo().version));
+    const command = parseCommandLine(argv, env);
+    if (command.kind === 'help') {
+      process.stdout.write(helpText(readBuildInfo().version, command.command));
       return 0;
     }
-    if (loaded.kind === 'version') {
-      const build = readBuildInfo();
-      process.stdout.write(`wolkvox-exporter, version ${build.version} (revision: ${build.revision})\n  node: ${process.version}\n`);
+    if (command.kind === 'version') {
+      process.stdout.write(versionText(readBuildInfo()));
       return 0;
     }
-    config = loaded.config;
+    if (command.command === 'healthcheck') return await runHealthcheck(argv.slice(1), env);
+    config = loadConfig({ settings: command.settings, env, readFile: readUtf8 });
   } catch (error) {
+    if (argv[0] === 'healthcheck') {
+      // A bad healthcheck flag: unhealthy (1), not Docker's reserved 2.
+      process.stderr.write(`unhealthy: ${(error as Error).message}\n`);
+      return 1;
+    }
     return configFailure(error);
   }
 
@@ -205,6 +213,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+}
+
+/** Docker reads exit status 1 as unhealthy and reserves 2, so the healthcheck exits 0 or 1 only. */
+async function runHealthcheck(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const result = await healthcheck({ argv, env, readFile: readUtf8, exporterArgv: () => exporterArgvOfPidOne() });
+  (result.healthy ? process.stdout : process.stderr).write(`${result.message}\n`);
+  return result.healthy ? 0 : 1;
 }
 
 function configFailure(error: unknown): number {

@@ -1,13 +1,18 @@
-// argv + env → raw settings: flag wins over env, --no- booleans, rejected flags, and the --help text.
+// argv + env → raw settings: flag wins over env, --no- booleans, subcommands, rejected flags, and the --help text.
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { FLAGS, helpText, parseCommandLine, TOKEN_ENV, type Command } from '../src/cli.js';
+import { helpText } from '../src/cli.js';
 import { ConfigError } from '../src/config/error.js';
+import { FLAGS, parseCommandLine, settingOrDefault, TOKEN_ENV, type Command, type FlagSpec } from '../src/config/flags.js';
 
 function settingsOf(command: Command) {
   if (command.kind !== 'run') throw new Error(`expected a run command, got ${command.kind}`);
   return command.settings;
 }
+
+const ALL_FLAGS: readonly FlagSpec[] = FLAGS;
+const EXPORTER_FLAGS = ALL_FLAGS.filter((flag) => flag.commands.includes('exporter'));
+const HEALTHCHECK_ONLY = ALL_FLAGS.filter((flag) => !flag.commands.includes('exporter'));
 
 function rejection(run: () => unknown): ConfigError {
   try {
@@ -19,17 +24,18 @@ function rejection(run: () => unknown): ConfigError {
   throw new Error('expected a ConfigError, nothing was thrown');
 }
 
-const valueFlags = FLAGS.filter((flag) => !('boolean' in flag));
-const envFlags = FLAGS.filter((flag): flag is Extract<(typeof FLAGS)[number], { env: string }> => 'env' in flag);
+const valueFlags = EXPORTER_FLAGS.filter((flag) => !flag.boolean);
+const envFlags = EXPORTER_FLAGS.filter((flag): flag is FlagSpec & { env: string } => flag.env !== undefined);
 
 describe('parseCommandLine', () => {
   it('reads nothing from an empty argv and env', () => {
-    expect(parseCommandLine([], {})).toEqual({ kind: 'run', settings: { values: {} } });
+    expect(parseCommandLine([], {})).toEqual({ kind: 'run', command: 'exporter', settings: { values: {} } });
   });
 
   it.each(['--help', '-h'])('%s asks for help, whatever follows', (arg) => {
-    expect(parseCommandLine([arg, '--no-such-flag'], {})).toEqual({ kind: 'help' });
-    expect(parseCommandLine(['--wolkvox.server=0032', arg], {})).toEqual({ kind: 'help' });
+    expect(parseCommandLine([arg, '--no-such-flag'], {})).toEqual({ kind: 'help', command: 'exporter' });
+    expect(parseCommandLine(['--wolkvox.server=0032', arg], {})).toEqual({ kind: 'help', command: 'exporter' });
+    expect(parseCommandLine(['healthcheck', arg], {})).toEqual({ kind: 'help', command: 'healthcheck' });
   });
 
   it('--version asks for the version', () => {
@@ -44,8 +50,15 @@ describe('parseCommandLine', () => {
     expect(settingsOf(parseCommandLine([`--${name}`, 'x'], {})).values).toEqual({
       [name]: { value: 'x', key: `--${name}` },
     });
-    // An empty inline value is still a value; load.ts decides whether it is a good one.
-    expect(settingsOf(parseCommandLine([`--${name}=`], {})).values).toEqual({ [name]: { value: '', key: `--${name}` } });
+  });
+
+  // spec: an empty value for a file flag is an error, never "off" (`--web.config.file=$UNSET`).
+  it.each(valueFlags.map((flag) => [flag.name]))('--%s= with an empty value is rejected, never read as "off"', (name) => {
+    for (const argv of [[`--${name}=`], [`--${name}`, '']]) {
+      const error = rejection(() => parseCommandLine(argv, {}));
+      expect(error.key).toBe(`--${name}`);
+      expect(error.message).toBe(`--${name}: is empty: an empty value does not turn anything off; leave the flag out instead`);
+    }
   });
 
   it.each(envFlags.map((flag) => [flag.name, flag.env]))('--%s falls back to %s, and the flag wins', (name, env) => {
@@ -77,6 +90,49 @@ describe('parseCommandLine', () => {
       'log.level': 'LOG_LEVEL',
       'log.format': 'LOG_FORMAT',
     });
+  });
+
+  it('reads the healthcheck env vars only for the healthcheck command', () => {
+    const env = { WOLKVOX_HEALTHCHECK_USERNAME: 'prom', WOLKVOX_HEALTHCHECK_PASSWORD_FILE: '/p', WOLKVOX_LISTEN_ADDRESS: ':9999' };
+    expect(settingsOf(parseCommandLine([], env)).values).toEqual({ 'web.listen-address': { value: ':9999', key: 'WOLKVOX_LISTEN_ADDRESS' } });
+    expect(settingsOf(parseCommandLine(['healthcheck'], env)).values).toEqual({
+      'web.listen-address': { value: ':9999', key: 'WOLKVOX_LISTEN_ADDRESS' },
+      'healthcheck.username': { value: 'prom', key: 'WOLKVOX_HEALTHCHECK_USERNAME' },
+      'healthcheck.password-file': { value: '/p', key: 'WOLKVOX_HEALTHCHECK_PASSWORD_FILE' },
+    });
+    expect(Object.fromEntries(HEALTHCHECK_ONLY.map((flag) => [flag.name, flag.env]))).toEqual({
+      'healthcheck.username': 'WOLKVOX_HEALTHCHECK_USERNAME',
+      'healthcheck.password-file': 'WOLKVOX_HEALTHCHECK_PASSWORD_FILE',
+      'healthcheck.cert-file': 'WOLKVOX_HEALTHCHECK_CERT_FILE',
+      'healthcheck.key-file': 'WOLKVOX_HEALTHCHECK_KEY_FILE',
+      'healthcheck.timeout': 'WOLKVOX_HEALTHCHECK_TIMEOUT',
+    });
+  });
+
+  it('healthcheck takes every exporter flag and its own; the exporter refuses the healthcheck ones', () => {
+    const command = parseCommandLine(['healthcheck', '--web.listen-address=:1', '--demo', '--healthcheck.username=u'], {});
+    expect(command).toEqual({
+      kind: 'run',
+      command: 'healthcheck',
+      settings: {
+        values: {
+          'web.listen-address': { value: ':1', key: '--web.listen-address' },
+          demo: { value: 'true', key: '--demo' },
+          'healthcheck.username': { value: 'u', key: '--healthcheck.username' },
+        },
+      },
+    });
+    const error = rejection(() => parseCommandLine(['--healthcheck.username=u'], {}));
+    expect(error.message).toBe('--healthcheck.username: is not a flag of the exporter (see --help)');
+    // The word is a command only in first place.
+    expect(rejection(() => parseCommandLine(['--demo', 'healthcheck'], {})).message).toContain('unexpected argument at position 2');
+  });
+
+  it('gives the defaults of the flag table where nothing was given, and what was given otherwise', () => {
+    const settings = settingsOf(parseCommandLine(['--collector.interval=1m'], {}));
+    expect(settingOrDefault(settings, 'collector.interval')).toEqual({ value: '1m', key: '--collector.interval' });
+    expect(settingOrDefault(settings, 'collector.windows')).toEqual({ value: '1h,today', key: '--collector.windows' });
+    expect(settingOrDefault(settings, 'config.file')).toBeUndefined();
   });
 
   it('takes the token from WOLKVOX_TOKEN only, never from a flag', () => {
@@ -163,20 +219,32 @@ describe('helpText', () => {
     expect(text).toContain('WOLKVOX_TOKEN holds the token itself. A flag wins over its env var.');
   });
 
-  it.each(FLAGS.map((flag) => [flag.name, flag]))('lists --%s with its help, default and env var', (name, flag) => {
-    const placeholder = 'placeholder' in flag ? `=${flag.placeholder}` : '';
-    const matching = lines.filter((line) => line.startsWith(`  --${name}${placeholder} `));
+  const healthcheckText = helpText('1.2.3', 'healthcheck');
+  const shownDefault = (flag: FlagSpec) => flag.default ?? flag.defaultHelp;
+
+  it.each(ALL_FLAGS.map((flag) => [flag.name, flag] as const))('lists --%s with its help, default and env var, under its command', (name, flag) => {
+    const placeholder = flag.placeholder !== undefined ? `=${flag.placeholder}` : '';
+    const own = flag.commands.includes('exporter') ? lines : healthcheckText.split('\n');
+    const other = flag.commands.includes('exporter') ? healthcheckText.split('\n') : lines;
+    const matching = own.filter((line) => line.startsWith(`  --${name}${placeholder} `));
     expect(matching).toHaveLength(1);
+    expect(other.filter((line) => line.startsWith(`  --${name}${placeholder} `))).toHaveLength(0);
     const line = matching[0] ?? '';
     expect(line).toContain(flag.help);
-    if ('default' in flag) expect(line).toContain(`default: ${flag.default}`);
+    if (shownDefault(flag) !== undefined) expect(line).toContain(`default: ${shownDefault(flag)}`);
     else expect(line).not.toContain('default:');
-    if ('env' in flag) expect(line).toContain(`env: ${flag.env}`);
+    if (flag.env !== undefined) expect(line).toContain(`env: ${flag.env}`);
     else expect(line).not.toContain('env:');
   });
 
+  it('healthcheck --help names the command and how it finds the exporter', () => {
+    expect(healthcheckText.split('\n')[0]).toBe('usage: wolkvox-exporter healthcheck [<flags>]');
+    expect(healthcheckText).toContain('PID 1');
+    expect(text).toMatch(/^ {2}healthcheck +check a running exporter/m);
+  });
+
   it('shows the defaults of the spec', () => {
-    const defaults = Object.fromEntries(FLAGS.filter((flag) => 'default' in flag).map((flag) => [flag.name, flag.default]));
+    const defaults = Object.fromEntries(EXPORTER_FLAGS.filter((flag) => shownDefault(flag) !== undefined).map((flag) => [flag.name, shownDefault(flag)]));
     expect(defaults).toEqual({
       'wolkvox.account': 'the server id',
       'wolkvox.base-url': 'https://wv<server>.wolkvox.com',
@@ -196,7 +264,7 @@ describe('helpText', () => {
   });
 
   it('lists every flag of the spec and no other', () => {
-    expect(FLAGS.map((flag) => flag.name).sort()).toEqual(
+    expect(EXPORTER_FLAGS.map((flag) => flag.name).sort()).toEqual(
       [
         'config.file',
         'wolkvox.server',
@@ -219,6 +287,6 @@ describe('helpText', () => {
         'demo',
       ].sort(),
     );
-    expect(lines.filter((line) => /^ {2}--/.test(line))).toHaveLength(FLAGS.length + 1); // + --version
+    expect(lines.filter((line) => /^ {2}--/.test(line))).toHaveLength(EXPORTER_FLAGS.length + 1); // + --version
   });
 });

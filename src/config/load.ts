@@ -1,10 +1,11 @@
 // Merges config file, flags, env and defaults into one validated Config, or throws ConfigError naming the key.
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
-import type { z } from 'zod';
-import { parseCommandLine, type FlagName, type RawSettings, type RawValue } from '../cli.js';
+import { z } from 'zod';
 import { ConfigError, formatPath } from './error.js';
+import { settingOrDefault, TOKEN_ENV, type FlagName, type RawSettings, type RawValue } from './flags.js';
+import { readNamedFile, type ReadFile } from './read-file.js';
 import { Secret } from './secret.js';
+import { formatDuration } from './duration.js';
 import {
   baseUrlSchema,
   configFileSchema,
@@ -23,17 +24,17 @@ import {
   type ConfigFile,
   type FileAccount,
 } from './schema.js';
-import { z as zod } from 'zod';
+import { parseYaml } from './yaml.js';
 
-export type ReadFile = (path: string) => string;
+export type { ReadFile };
 
 export type LoadInput = {
-  argv: readonly string[];
+  /** What the user gave on argv and in the environment (config/flags.ts parseCommandLine). */
+  settings: RawSettings;
+  /** For `token_env`, which names any variable. */
   env: NodeJS.ProcessEnv;
   readFile: ReadFile;
 };
-
-export type LoadResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
 
 /** The account label and token of `--demo` (spec: Flags). */
 export const DEMO_ACCOUNT = 'demo';
@@ -41,15 +42,8 @@ export const DEMO_TOKEN = 'demo-token';
 /** `--demo` polls every 15 s unless --collector.interval says otherwise. */
 export const DEMO_INTERVAL_MS = 15_000;
 
-const DEFAULTS = {
-  timeZone: 'America/Bogota',
-  intervalMs: 5 * 60_000,
-  timeoutMs: 60_000,
-  maxConcurrency: 1 as const,
-  windows: '1h,today',
-  listenAddress: ':9867',
-  telemetryPath: '/metrics',
-};
+/** Settings that describe where a real account is; the demo has its own (the built-in simulator). */
+const ACCOUNT_FLAGS = ['wolkvox.server', 'wolkvox.token-file', 'wolkvox.account', 'wolkvox.base-url'] as const satisfies readonly FlagName[];
 
 /** The first zod issue as a ConfigError; `prefix` is where the value came from (a flag or the file). */
 function issueToError(error: z.ZodError, prefix: string, fileNote = ''): ConfigError {
@@ -76,23 +70,21 @@ function parseSetting<S extends z.ZodType>(raw: RawValue, schema: S): z.output<S
   return result.data;
 }
 
-function optionalSetting<S extends z.ZodType>(
-  settings: RawSettings,
-  name: FlagName,
-  schema: S,
-): z.output<S> | undefined {
-  const raw = settings.values[name];
+/** The flag's value (or its default from the flag table) parsed by `schema`; undefined when neither exists. */
+function setting<S extends z.ZodType>(settings: RawSettings, name: FlagName, schema: S): z.output<S> | undefined {
+  const raw = settingOrDefault(settings, name);
   return raw ? parseSetting(raw, schema) : undefined;
 }
 
-function readTokenFile(path: string, key: string, readFile: ReadFile): Secret {
-  let text: string;
-  try {
-    text = readFile(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(key, `cannot read token file ${path}: ${code}`);
-  }
+/** Like setting(), for flags whose table entry has a default, so a value always exists. */
+function required<S extends z.ZodType>(settings: RawSettings, name: FlagName, schema: S): z.output<S> {
+  const value = setting(settings, name, schema);
+  if (value === undefined) throw new ConfigError(`--${name}`, 'is required');
+  return value;
+}
+
+function readTokenFile(path: string, key: string, readFile: ReadFile, note = ''): Secret {
+  const text = readNamedFile(readFile, path, key, { what: 'token file', note });
   return checkToken(text.replace(/\s+$/, ''), key, ` in ${path}`);
 }
 
@@ -110,10 +102,13 @@ function defaultBaseUrl(server: string): string {
   return `https://wv${server}.wolkvox.com`;
 }
 
+/** A value and the key it came from, so a check across two settings can blame the right one. */
+type Sourced<T> = { value: T; key: string };
+
 type CommonSettings = {
   timeZone: string;
   intervalMs: number;
-  maxStalenessMs?: number;
+  maxStaleness?: Sourced<number>;
   timeoutMs: number;
   maxConcurrency: 1 | 2;
   windows: AccountConfig['windows'];
@@ -122,23 +117,32 @@ type CommonSettings = {
 };
 
 function commonFromSettings(settings: RawSettings): CommonSettings {
-  const windowsRaw = settings.values['collector.windows'] ?? { value: DEFAULTS.windows, key: '--collector.windows' };
+  const maxStaleness = settings.values['collector.max-staleness'];
   return {
-    timeZone: optionalSetting(settings, 'wolkvox.timezone', timeZoneSchema) ?? DEFAULTS.timeZone,
-    intervalMs: optionalSetting(settings, 'collector.interval', positiveDurationSchema) ?? DEFAULTS.intervalMs,
-    maxStalenessMs: optionalSetting(settings, 'collector.max-staleness', positiveDurationSchema),
-    timeoutMs: optionalSetting(settings, 'wolkvox.timeout', positiveDurationSchema) ?? DEFAULTS.timeoutMs,
-    maxConcurrency: optionalSetting(settings, 'wolkvox.max-concurrency', maxConcurrencySchema) ?? DEFAULTS.maxConcurrency,
-    windows: parseSetting(windowsRaw, windowCsvSchema),
-    baseUrl: optionalSetting(settings, 'wolkvox.base-url', baseUrlSchema),
-    dailyQuota: optionalSetting(settings, 'wolkvox.daily-quota', dailyQuotaSchema),
+    timeZone: required(settings, 'wolkvox.timezone', timeZoneSchema),
+    intervalMs: required(settings, 'collector.interval', positiveDurationSchema),
+    ...(maxStaleness ? { maxStaleness: { value: parseSetting(maxStaleness, positiveDurationSchema), key: maxStaleness.key } } : {}),
+    timeoutMs: required(settings, 'wolkvox.timeout', positiveDurationSchema),
+    maxConcurrency: required(settings, 'wolkvox.max-concurrency', maxConcurrencySchema),
+    windows: required(settings, 'collector.windows', windowCsvSchema),
+    baseUrl: setting(settings, 'wolkvox.base-url', baseUrlSchema),
+    dailyQuota: setting(settings, 'wolkvox.daily-quota', dailyQuotaSchema),
   };
 }
 
 function finishAccount(
   common: CommonSettings,
   account: { name: string; server?: string; baseUrl: string; token: Secret },
+  note = '',
 ): AccountConfig {
+  const { maxStaleness, intervalMs } = common;
+  // Values kept for less than an interval would vanish between two good polls.
+  if (maxStaleness !== undefined && maxStaleness.value < intervalMs) {
+    throw new ConfigError(
+      maxStaleness.key,
+      `${formatDuration(maxStaleness.value)} is shorter than the interval ${formatDuration(intervalMs)} of account ${account.name}: values would vanish between good polls; use at least the interval (the default is 3 x interval)${note}`,
+    );
+  }
   return {
     name: account.name,
     ...(account.server !== undefined ? { server: account.server } : {}),
@@ -146,8 +150,8 @@ function finishAccount(
     token: account.token,
     timeZone: common.timeZone,
     windows: common.windows,
-    intervalMs: common.intervalMs,
-    maxStalenessMs: common.maxStalenessMs ?? 3 * common.intervalMs,
+    intervalMs,
+    maxStalenessMs: maxStaleness?.value ?? 3 * intervalMs,
     timeoutMs: common.timeoutMs,
     maxConcurrency: common.maxConcurrency,
     ...(common.dailyQuota !== undefined ? { dailyQuota: common.dailyQuota } : {}),
@@ -155,7 +159,7 @@ function finishAccount(
 }
 
 function singleAccount(settings: RawSettings, common: CommonSettings, readFile: ReadFile): AccountConfig {
-  const server = optionalSetting(settings, 'wolkvox.server', serverSchema);
+  const server = setting(settings, 'wolkvox.server', serverSchema);
   if (server === undefined && common.baseUrl === undefined) {
     throw new ConfigError('--wolkvox.server', 'is required (or --wolkvox.base-url, --config.file, or --demo to try the simulator)');
   }
@@ -166,37 +170,17 @@ function singleAccount(settings: RawSettings, common: CommonSettings, readFile: 
   let token: Secret;
   if (tokenFile) token = readTokenFile(tokenFile.value, tokenFile.key, readFile);
   else if (settings.token) token = checkToken(settings.token.value, settings.token.key);
-  else throw new ConfigError('--wolkvox.token-file', 'no token: set WOLKVOX_TOKEN or --wolkvox.token-file');
-  const name = optionalSetting(settings, 'wolkvox.account', zod.string().min(1, { message: 'must not be empty' })) ?? server ?? 'default';
+  else throw new ConfigError('--wolkvox.token-file', `no token: set ${TOKEN_ENV} or --wolkvox.token-file`);
+  const name = setting(settings, 'wolkvox.account', z.string().min(1, { message: 'must not be empty' })) ?? server ?? 'default';
   const baseUrl = common.baseUrl ?? defaultBaseUrl(server ?? '');
   return finishAccount(common, { name, ...(server !== undefined ? { server } : {}), baseUrl, token });
 }
 
 function parseConfigFile(path: string, readFile: ReadFile): ConfigFile {
-  const note = ` (in ${path})`;
-  let text: string;
-  try {
-    text = readFile(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError('config.file', `cannot read ${path}: ${code}`);
-  }
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  const yamlError = document.errors[0];
-  if (yamlError) {
-    const line = yamlError.linePos?.[0].line;
-    const where = line !== undefined ? ` at line ${line}` : '';
-    throw new ConfigError('config.file', `${path} is not valid YAML${where}: ${(yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`);
-  }
-  let value: unknown;
-  try {
-    value = document.toJS();
-  } catch (error) {
-    // yaml throws while resolving aliases: unknown anchors, and alias bombs past its expansion limit.
-    throw new ConfigError('config.file', `${path} is not valid YAML: ${(error as Error).message}`);
-  }
+  const text = readNamedFile(readFile, path, 'config.file');
+  const value = parseYaml(text, 'config.file', path);
   const result = configFileSchema.safeParse(value ?? {}, { reportInput: true });
-  if (!result.success) throw issueToError(result.error, '', note);
+  if (!result.success) throw issueToError(result.error, '', ` (in ${path})`);
   return result.data;
 }
 
@@ -213,6 +197,13 @@ function fileAccounts(
   }
   const file = parseConfigFile(path, readFile);
   const note = ` (in ${path})`;
+  // The file names each token's variable itself; WOLKVOX_TOKEN set besides it would be silently unused.
+  if (settings.token && !file.accounts.some((account) => account.token_env === TOKEN_ENV)) {
+    throw new ConfigError(
+      settings.token.key,
+      `is not used with a config file: give an account token_env: ${TOKEN_ENV}, or unset it${note}`,
+    );
+  }
   const fileDir = dirname(path);
   const seen = new Set<string>();
   return file.accounts.map((account: FileAccount, index) => {
@@ -227,7 +218,7 @@ function fileAccounts(
     }
     let token: Secret;
     if (account.token_file !== undefined) {
-      token = readTokenFile(resolve(fileDir, account.token_file), key('token_file'), readFile);
+      token = readTokenFile(resolve(fileDir, account.token_file), key('token_file'), readFile, note);
     } else {
       const envName = account.token_env ?? '';
       const value = env[envName];
@@ -236,70 +227,72 @@ function fileAccounts(
       }
       token = checkToken(value, key('token_env'));
     }
+    const maxStaleness: Sourced<number> | undefined =
+      account.max_staleness !== undefined
+        ? { value: account.max_staleness, key: key('max_staleness') }
+        : file.max_staleness !== undefined
+          ? { value: file.max_staleness, key: 'max_staleness' }
+          : common.maxStaleness;
     const merged: CommonSettings = {
       timeZone: account.timezone ?? file.timezone ?? common.timeZone,
       intervalMs: account.interval ?? file.interval ?? common.intervalMs,
-      maxStalenessMs: account.max_staleness ?? file.max_staleness ?? common.maxStalenessMs,
+      ...(maxStaleness ? { maxStaleness } : {}),
       timeoutMs: account.timeout ?? file.timeout ?? common.timeoutMs,
       maxConcurrency: account.max_concurrency ?? file.max_concurrency ?? common.maxConcurrency,
       windows: account.windows ?? file.windows ?? common.windows,
       dailyQuota: account.daily_quota ?? common.dailyQuota,
     };
     const baseUrl = account.base_url ?? common.baseUrl ?? defaultBaseUrl(account.server ?? '');
-    return finishAccount(merged, {
-      name: account.name,
-      ...(account.server !== undefined ? { server: account.server } : {}),
-      baseUrl,
-      token,
-    });
+    const fromFile = maxStaleness !== undefined && maxStaleness !== common.maxStaleness;
+    return finishAccount(
+      merged,
+      { name: account.name, ...(account.server !== undefined ? { server: account.server } : {}), baseUrl, token },
+      fromFile ? note : '',
+    );
   });
 }
 
-/** Reads argv, env and files into a Config. Throws ConfigError for anything it cannot accept. */
-export function loadConfig({ argv, env, readFile }: LoadInput): LoadResult {
-  const command = parseCommandLine(argv, env);
-  if (command.kind !== 'run') return command;
-  const { settings } = command;
-
-  const common = commonFromSettings(settings);
-  const level = optionalSetting(settings, 'log.level', zod.enum(LOG_LEVELS, { error: 'must be one of debug, info, warn, error' })) ?? 'info';
-  const format = optionalSetting(settings, 'log.format', zod.enum(LOG_FORMATS, { error: 'must be json or logfmt' })) ?? 'json';
-  const listenAddress = parseSetting(
-    settings.values['web.listen-address'] ?? { value: DEFAULTS.listenAddress, key: '--web.listen-address' },
-    listenAddressSchema,
+/** `--demo` polls the built-in simulator: account settings would be silently unused, so they are errors. */
+function demoAccount(settings: RawSettings, common: CommonSettings): AccountConfig {
+  const unused = [settings.values['config.file'], ...ACCOUNT_FLAGS.map((name) => settings.values[name]), settings.token].find(
+    (raw) => raw !== undefined,
   );
-  const telemetryPath = optionalSetting(settings, 'web.telemetry-path', telemetryPathSchema) ?? DEFAULTS.telemetryPath;
+  if (unused) throw new ConfigError(unused.key, 'cannot be combined with --demo, which polls its built-in simulator');
+  // The simulator has no quota: poll it often enough that a person trying the demo sees numbers move.
+  const demoCommon = settings.values['collector.interval'] ? common : { ...common, intervalMs: DEMO_INTERVAL_MS };
+  return finishAccount(demoCommon, { name: DEMO_ACCOUNT, baseUrl: 'http://127.0.0.1:0', token: new Secret(DEMO_TOKEN) });
+}
+
+/** The web server's settings; the healthcheck reads them too, to find the server it checks. */
+export function loadWebSettings(settings: RawSettings): Config['web'] {
   const webConfigFile = settings.values['web.config.file']?.value;
+  return {
+    listenAddress: required(settings, 'web.listen-address', listenAddressSchema),
+    telemetryPath: required(settings, 'web.telemetry-path', telemetryPathSchema),
+    ...(webConfigFile !== undefined ? { configFile: webConfigFile } : {}),
+    enableLifecycle: settings.values['web.enable-lifecycle']?.value === 'true',
+  };
+}
+
+/** Reads the settings and the files they name into a Config. Throws ConfigError for anything it cannot accept. */
+export function loadConfig({ settings, env, readFile }: LoadInput): Config {
+  const common = commonFromSettings(settings);
+  const level = required(settings, 'log.level', z.enum(LOG_LEVELS, { error: 'must be one of debug, info, warn, error' }));
+  const format = required(settings, 'log.format', z.enum(LOG_FORMATS, { error: 'must be json or logfmt' }));
+  const web = loadWebSettings(settings);
   const demo = settings.values.demo?.value === 'true';
   const configFile = settings.values['config.file'];
 
   let accounts: AccountConfig[];
-  if (demo) {
-    if (configFile) throw new ConfigError(configFile.key, 'cannot be combined with --demo');
-    // The simulator has no quota: poll it often enough that a person trying the demo sees numbers move.
-    const demoCommon = settings.values['collector.interval'] ? common : { ...common, intervalMs: DEMO_INTERVAL_MS };
-    accounts = [
-      finishAccount(demoCommon, { name: DEMO_ACCOUNT, baseUrl: 'http://127.0.0.1:0', token: new Secret(DEMO_TOKEN) }),
-    ];
-  } else if (configFile) {
-    accounts = fileAccounts(configFile.value, settings, common, env, readFile);
-  } else {
-    accounts = [singleAccount(settings, common, readFile)];
-  }
+  if (demo) accounts = [demoAccount(settings, common)];
+  else if (configFile) accounts = fileAccounts(configFile.value, settings, common, env, readFile);
+  else accounts = [singleAccount(settings, common, readFile)];
 
   return {
-    kind: 'run',
-    config: {
-      accounts,
-      demo,
-      ...(configFile ? { configFile: configFile.value } : {}),
-      web: {
-        listenAddress,
-        telemetryPath,
-        ...(webConfigFile !== undefined ? { configFile: webConfigFile } : {}),
-        enableLifecycle: settings.values['web.enable-lifecycle']?.value === 'true',
-      },
-      log: { level, format },
-    },
+    accounts,
+    demo,
+    ...(configFile ? { configFile: configFile.value } : {}),
+    web,
+    log: { level, format },
   };
 }

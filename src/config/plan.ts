@@ -1,5 +1,6 @@
 // How many API calls a config spends per day, and the start-up warnings about it; pure.
 import type { AccountConfig } from './schema.js';
+import { groupByToken } from './tokens.js';
 
 const DAY_MS = 86_400_000;
 /** Wolkvox grants 1,000 calls a day per license; an unknown quota is assumed to be one license. */
@@ -27,13 +28,7 @@ export function planWarnings(accounts: readonly AccountConfig[]): string[] {
     }
   }
   // Accounts that share a token share its quota.
-  const byToken = new Map<string, AccountConfig[]>();
-  for (const account of accounts) {
-    const group = [...byToken.entries()].find(([, members]) => members[0]?.token.equals(account.token));
-    if (group) group[1].push(account);
-    else byToken.set(`${byToken.size}`, [account]);
-  }
-  for (const members of byToken.values()) {
+  for (const members of groupByToken(accounts).values()) {
     const planned = Math.ceil(members.reduce((sum, account) => sum + plannedDailyCalls(account), 0));
     // The quota belongs to the token: an account that does not state it does not lower it to the default.
     const stated = members.flatMap((account) => (account.dailyQuota !== undefined ? [account.dailyQuota] : []));

@@ -1,7 +1,7 @@
 // The express app: landing page, metrics, health, readiness and reload routes. It never listens itself.
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Exposition } from '../metrics/metrics.js';
 import { landingPage } from './landing.js';
 
@@ -18,10 +18,14 @@ export type AppDeps = {
   reload?: () => Promise<void>;
   /** Runs before every route, e.g. the web config's basic auth and headers. */
   guard?: RequestHandler;
+  /** Told about an error in a route (main logs it); the client only learns that it failed. */
+  onError?: (error: unknown) => void;
 };
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
+  // Whatever NODE_ENV says: outside production mode express sends stack traces to clients.
+  app.set('env', 'production');
   app.disable('x-powered-by');
   app.set('etag', false);
   if (deps.guard) app.use(deps.guard);
@@ -86,6 +90,17 @@ export function createApp(deps: AppDeps): Express {
   app.use((_req, res) => {
     res.status(404).type('text').send('not found\n');
   });
+
+  // A route that fails answers 500 with one plain line: no stack trace, no error text.
+  const onError: ErrorRequestHandler = (error, _req, res, _next) => {
+    deps.onError?.(error);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(500).type('text').send('internal server error\n');
+  };
+  app.use(onError);
 
   return app;
 }

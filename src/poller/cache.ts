@@ -27,7 +27,8 @@ export type SnapshotView = {
 
 export type SnapshotCache = ReturnType<typeof createSnapshotCache>;
 
-const keyOf = (account: string, window: string) => `${account}\u0000${window}`;
+/** The one key of an account × window pair, for the cache and the poller's schedule alike. */
+export const windowKey = (account: string, window: string): string => `${account}\u0000${window}`;
 
 export function createSnapshotCache() {
   const entries = new Map<string, Entry>();
@@ -35,7 +36,7 @@ export function createSnapshotCache() {
   /** Bumped by every change, so a renderer can tell whether what it rendered still holds. */
   let version = 0;
 
-  const entry = (account: string, window: string): Entry | undefined => entries.get(keyOf(account, window));
+  const entry = (account: string, window: string): Entry | undefined => entries.get(windowKey(account, window));
 
   return {
     /** Starts tracking a window; keeps what is known when it is tracked already (reload). */
@@ -43,14 +44,14 @@ export function createSnapshotCache() {
       version++;
       const existing = entry(account, window);
       if (existing) existing.maxStalenessMs = maxStalenessMs;
-      else entries.set(keyOf(account, window), { account, window, maxStalenessMs, polled: false, up: false });
+      else entries.set(windowKey(account, window), { account, window, maxStalenessMs, polled: false, up: false });
       if (!pausedAccounts.has(account)) pausedAccounts.set(account, false);
     },
 
     /** Forgets a window, so its series leave /metrics at the next scrape. */
     untrack(account: string, window: string): void {
       version++;
-      entries.delete(keyOf(account, window));
+      entries.delete(windowKey(account, window));
       if (![...entries.values()].some((e) => e.account === account)) pausedAccounts.delete(account);
     },
 

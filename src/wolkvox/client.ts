@@ -72,6 +72,11 @@ function toWolkvoxError(error: unknown, timedOut: boolean, token: string): Wolkv
   return new WolkvoxError('network_error', `request failed: ${String(label)}`, { cause });
 }
 
+/** The body with every copy of the token replaced, before any part of it can reach an error message. */
+export function scrubToken(text: string, token: string): string {
+  return token !== '' && text.includes(token) ? text.split(token).join('[REDACTED]') : text;
+}
+
 async function readCapped(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -125,7 +130,8 @@ export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClien
           response.body.destroy();
           throw error;
         }
-        return classify(response.statusCode, text);
+        // A server may echo the token back in `error`, `msg` or a field; messages quote those.
+        return classify(response.statusCode, scrubToken(text, token.reveal()));
       } catch (error) {
         throw toWolkvoxError(error, timedOut, token.reveal());
       } finally {

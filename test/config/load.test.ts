@@ -6,7 +6,7 @@ import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { FLAGS } from '../../src/cli.js';
+import { exporterSettings, FLAGS, parseCommandLine } from '../../src/config/flags.js';
 import { ConfigError } from '../../src/config/error.js';
 import { formatPath } from '../../src/config/error.js';
 import { DEMO_ACCOUNT, DEMO_TOKEN, loadConfig, type ReadFile } from '../../src/config/load.js';
@@ -23,10 +23,13 @@ const MIN = 60_000;
 const ONE_HOUR = { kind: 'duration', label: '1h', durationMs: 3_600_000 };
 const TODAY = { kind: 'today', label: 'today' };
 
+/** What main() does for the exporter: argv and env → settings → Config. */
+function loadArgv(argv: readonly string[], env: NodeJS.ProcessEnv, readFile: ReadFile): Config {
+  return loadConfig({ settings: exporterSettings(argv, env), env, readFile });
+}
+
 function load(argv: string[], env: NodeJS.ProcessEnv = {}, readFile: ReadFile = readFixture): Config {
-  const result = loadConfig({ argv, env, readFile });
-  if (result.kind !== 'run') throw new Error(`expected a config, got ${result.kind}`);
-  return result.config;
+  return loadArgv(argv, env, readFile);
 }
 
 function only(config: Config): AccountConfig {
@@ -36,7 +39,7 @@ function only(config: Config): AccountConfig {
 
 function rejection(argv: string[], env: NodeJS.ProcessEnv = {}, readFile: ReadFile = readFixture): ConfigError {
   try {
-    loadConfig({ argv, env, readFile });
+    loadArgv(argv, env, readFile);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return error as ConfigError;
@@ -231,21 +234,15 @@ describe('loadConfig: --demo, --help, --version', () => {
   });
 
   it.each([
-    [['--help'], { kind: 'help' }],
-    [['-h'], { kind: 'help' }],
+    [['--help'], { kind: 'help', command: 'exporter' }],
+    [['-h'], { kind: 'help', command: 'exporter' }],
     [['--version'], { kind: 'version' }],
-    [['--demo', '--help'], { kind: 'help' }],
+    [['--demo', '--help'], { kind: 'help', command: 'exporter' }],
     // Help wins over problems later on the line, as it does for Go's kingpin.
-    [['--help', '--collector.interval=nonsense'], { kind: 'help' }],
-  ])('%j gives %j', (argv, result) => {
-    expect(loadConfig({ argv, env: {}, readFile: readFixture })).toEqual(result);
-  });
-
-  it('does not read any file for --help', () => {
-    const readFile: ReadFile = () => {
-      throw new Error('read');
-    };
-    expect(loadConfig({ argv: ['--config.file=/x.yml', '--help'], env: {}, readFile })).toEqual({ kind: 'help' });
+    [['--help', '--collector.interval=nonsense'], { kind: 'help', command: 'exporter' }],
+    [['--config.file=/x.yml', '--help'], { kind: 'help', command: 'exporter' }],
+  ])('%j gives %j before any value is checked or file read', (argv, result) => {
+    expect(parseCommandLine(argv, {})).toEqual(result);
   });
 });
 
@@ -303,7 +300,14 @@ describe('loadConfig: rejected flags and env vars', () => {
     ['a server from env that is a host name', [], { ...TOKEN_ENV, WOLKVOX_SERVER: 'wv0032.wolkvox.com' }, 'WOLKVOX_SERVER', 'WOLKVOX_SERVER: "wv0032.wolkvox.com" is not a 4-digit Wolkvox server id such as "0032"'],
     ['a base URL that is not http(s)', [...SINGLE, '--wolkvox.base-url=ftp://wv0032.wolkvox.com'], TOKEN_ENV, '--wolkvox.base-url', '--wolkvox.base-url: "ftp://wv0032.wolkvox.com" is not an http(s) origin such as https://wv0032.wolkvox.com'],
     ['a base URL with credentials', [...SINGLE, '--wolkvox.base-url=https://user:pw@proxy.example'], TOKEN_ENV, '--wolkvox.base-url', '--wolkvox.base-url: "https://user:pw@proxy.example" is not an http(s) origin such as https://wv0032.wolkvox.com'],
-    ['an empty account label', [...SINGLE, '--wolkvox.account='], TOKEN_ENV, '--wolkvox.account', '--wolkvox.account: must not be empty'],
+    ['an empty account label', [...SINGLE, '--wolkvox.account='], TOKEN_ENV, '--wolkvox.account', '--wolkvox.account: is empty: an empty value does not turn anything off; leave the flag out instead'],
+    // spec: an empty file flag is an error, never "off"
+    ['an empty --web.config.file', [...SINGLE, '--web.config.file='], TOKEN_ENV, '--web.config.file', '--web.config.file: is empty: an empty value does not turn anything off; leave the flag out instead'],
+    ['an empty --config.file', ['--config.file='], TOKEN_ENV, '--config.file', '--config.file: is empty: an empty value does not turn anything off; leave the flag out instead'],
+    ['an empty --wolkvox.token-file', [...SINGLE, '--wolkvox.token-file', ''], {}, '--wolkvox.token-file', '--wolkvox.token-file: is empty: an empty value does not turn anything off; leave the flag out instead'],
+    // max staleness under the interval would make values vanish between good polls
+    ['a max staleness below the interval', [...SINGLE, '--collector.interval=5m', '--collector.max-staleness=1m'], TOKEN_ENV, '--collector.max-staleness', '--collector.max-staleness: 1m is shorter than the interval 5m of account 0032: values would vanish between good polls; use at least the interval (the default is 3 x interval)'],
+    ['a max staleness below the default interval, from env', SINGLE, { ...TOKEN_ENV, WOLKVOX_MAX_STALENESS: '4m' }, 'WOLKVOX_MAX_STALENESS', 'WOLKVOX_MAX_STALENESS: 4m is shorter than the interval 5m of account 0032: values would vanish between good polls; use at least the interval (the default is 3 x interval)'],
     ['no token', SINGLE, {}, '--wolkvox.token-file', '--wolkvox.token-file: no token: set WOLKVOX_TOKEN or --wolkvox.token-file'],
     ['both token sources', [...SINGLE, `--wolkvox.token-file=${colombia}`], TOKEN_ENV, '--wolkvox.token-file', '--wolkvox.token-file: set either --wolkvox.token-file or WOLKVOX_TOKEN, not both'],
     ['both token sources from env', SINGLE, { ...TOKEN_ENV, WOLKVOX_TOKEN_FILE: colombia }, 'WOLKVOX_TOKEN_FILE', 'WOLKVOX_TOKEN_FILE: set either WOLKVOX_TOKEN_FILE or WOLKVOX_TOKEN, not both'],
@@ -315,8 +319,17 @@ describe('loadConfig: rejected flags and env vars', () => {
     ['a token with a tab inside', SINGLE, { WOLKVOX_TOKEN: 'tok\t1' }, 'WOLKVOX_TOKEN', 'WOLKVOX_TOKEN: the token contains control characters or line breaks, which an HTTP header cannot carry'],
     ['a token with a trailing newline in env', SINGLE, { WOLKVOX_TOKEN: 'tok-a\n' }, 'WOLKVOX_TOKEN', 'WOLKVOX_TOKEN: the token contains control characters or line breaks, which an HTTP header cannot carry'],
     // config file against flags
-    ['--demo with --config.file', ['--demo', `--config.file=${fixture('good.yml')}`], {}, '--config.file', '--config.file: cannot be combined with --demo'],
-    ['--demo with WOLKVOX_CONFIG_FILE', ['--demo'], { WOLKVOX_CONFIG_FILE: fixture('good.yml') }, 'WOLKVOX_CONFIG_FILE', 'WOLKVOX_CONFIG_FILE: cannot be combined with --demo'],
+    ['--demo with --config.file', ['--demo', `--config.file=${fixture('good.yml')}`], {}, '--config.file', '--config.file: cannot be combined with --demo, which polls its built-in simulator'],
+    ['--demo with WOLKVOX_CONFIG_FILE', ['--demo'], { WOLKVOX_CONFIG_FILE: fixture('good.yml') }, 'WOLKVOX_CONFIG_FILE', 'WOLKVOX_CONFIG_FILE: cannot be combined with --demo, which polls its built-in simulator'],
+    // --demo polls its simulator: account settings would do nothing, so they are refused (issue 8, defect 8)
+    ['--demo with --wolkvox.server', ['--demo', ...SINGLE], {}, '--wolkvox.server', '--wolkvox.server: cannot be combined with --demo, which polls its built-in simulator'],
+    ['--demo with --wolkvox.token-file', ['--demo', `--wolkvox.token-file=${colombia}`], {}, '--wolkvox.token-file', '--wolkvox.token-file: cannot be combined with --demo, which polls its built-in simulator'],
+    ['--demo with --wolkvox.account', ['--demo', '--wolkvox.account=mine'], {}, '--wolkvox.account', '--wolkvox.account: cannot be combined with --demo, which polls its built-in simulator'],
+    ['--demo with --wolkvox.base-url', ['--demo', '--wolkvox.base-url=https://proxy.example'], {}, '--wolkvox.base-url', '--wolkvox.base-url: cannot be combined with --demo, which polls its built-in simulator'],
+    ['--demo with WOLKVOX_SERVER', ['--demo'], { WOLKVOX_SERVER: '0032' }, 'WOLKVOX_SERVER', 'WOLKVOX_SERVER: cannot be combined with --demo, which polls its built-in simulator'],
+    ['--demo with WOLKVOX_TOKEN', ['--demo'], TOKEN_ENV, 'WOLKVOX_TOKEN', 'WOLKVOX_TOKEN: cannot be combined with --demo, which polls its built-in simulator'],
+    // the file names each token's variable: a WOLKVOX_TOKEN nobody reads is an error, not a silent no-op
+    ['WOLKVOX_TOKEN with a config file that does not use it', [`--config.file=${fixture('good.yml')}`], { ...TOKEN_ENV, WOLKVOX_TOKEN_MX: 'tok-mx' }, 'WOLKVOX_TOKEN', `WOLKVOX_TOKEN: is not used with a config file: give an account token_env: WOLKVOX_TOKEN, or unset it (in ${fixture('good.yml')})`],
     ['--wolkvox.server with a config file', [`--config.file=${fixture('good.yml')}`, ...SINGLE], {}, '--wolkvox.server', '--wolkvox.server: cannot be combined with a config file: set it per account in the file'],
     ['WOLKVOX_TOKEN_FILE with a config file', [`--config.file=${fixture('good.yml')}`], { WOLKVOX_TOKEN_FILE: colombia }, 'WOLKVOX_TOKEN_FILE', 'WOLKVOX_TOKEN_FILE: cannot be combined with a config file: set it per account in the file'],
     ['--wolkvox.account with a config file', [`--config.file=${fixture('good.yml')}`, '--wolkvox.account=x'], {}, '--wolkvox.account', '--wolkvox.account: cannot be combined with a config file: set it per account in the file'],
@@ -355,6 +368,18 @@ describe('loadConfig: rejected flags and env vars', () => {
 });
 
 describe('loadConfig: config file', () => {
+  it('accepts WOLKVOX_TOKEN with a config file when an account names it in token_env', () => {
+    const files: Record<string, string> = {
+      '/c.yml': 'accounts:\n  - name: co\n    server: "0032"\n    token_env: WOLKVOX_TOKEN\n',
+    };
+    const config = load(['--config.file=/c.yml'], TOKEN_ENV, (path) => files[path] ?? '');
+    expect(only(config).token.reveal()).toBe(SENTINEL);
+  });
+
+  it('accepts a max staleness equal to the interval', () => {
+    expect(only(load([...SINGLE, '--collector.interval=2m', '--collector.max-staleness=2m'], TOKEN_ENV)).maxStalenessMs).toBe(2 * MIN);
+  });
+
   const env = { WOLKVOX_TOKEN_MX: 'tok-mx-2' };
 
   it('reads good.yml: three accounts, file-level settings, per-account overrides', () => {
@@ -484,11 +509,13 @@ describe('loadConfig: config file', () => {
     ['both-token-sources.yml', 'accounts[0].token_file', `accounts[0].token_file: set exactly one of token_file and token_env${inFile('both-token-sources.yml')}`],
     ['token-env-unset.yml', 'accounts[0].token_env', `accounts[0].token_env: environment variable WOLKVOX_TOKEN_UNSET is not set${inFile('token-env-unset.yml')}`],
     ['bad-token-env-name.yml', 'accounts[0].token_env', `accounts[0].token_env: must be the name of an environment variable${inFile('bad-token-env-name.yml')}`],
-    ['missing-token-file.yml', 'accounts[0].token_file', `accounts[0].token_file: cannot read token file ${join(SECRETS, 'does-not-exist')}: ENOENT`],
+    ['missing-token-file.yml', 'accounts[0].token_file', `accounts[0].token_file: cannot read token file ${join(SECRETS, 'does-not-exist')}: ENOENT (in ${fixture('missing-token-file.yml')})`],
+    ['staleness-below-interval.yml', 'accounts[0].max_staleness', `accounts[0].max_staleness: 5m is shorter than the interval 10m of account colombia: values would vanish between good polls; use at least the interval (the default is 3 x interval) (in ${fixture('staleness-below-interval.yml')})`],
+    ['top-staleness-below-interval.yml', 'max_staleness', `max_staleness: 5m is shorter than the interval 10m of account chile: values would vanish between good polls; use at least the interval (the default is 3 x interval) (in ${fixture('top-staleness-below-interval.yml')})`],
     ['empty-token-file.yml', 'accounts[0].token_file', `accounts[0].token_file: the token in ${join(SECRETS, 'empty')} is empty`],
     ['token-with-newline.yml', 'accounts[0].token_file', `accounts[0].token_file: the token in ${join(SECRETS, 'two-lines')} contains control characters or line breaks, which an HTTP header cannot carry`],
-    ['invalid-yaml.yml', 'config.file', `config.file: ${fixture('invalid-yaml.yml')} is not valid YAML at line 6: Missing closing "quote`],
-    ['duplicate-yaml-key.yml', 'config.file', `config.file: ${fixture('duplicate-yaml-key.yml')} is not valid YAML at line 2: Map keys must be unique`],
+    ['invalid-yaml.yml', 'config.file', `config.file: ${fixture('invalid-yaml.yml')} is not valid YAML at line 6, column 1: Missing closing "quote`],
+    ['duplicate-yaml-key.yml', 'config.file', `config.file: ${fixture('duplicate-yaml-key.yml')} is not valid YAML at line 2, column 1: Map keys must be unique`],
     ['unresolved-alias.yml', 'config.file', `config.file: ${fixture('unresolved-alias.yml')} is not valid YAML: Unresolved alias (the anchor must be set before the alias): colombia_token`],
     ['alias-bomb.yml', 'config.file', `config.file: ${fixture('alias-bomb.yml')} is not valid YAML: Excessive alias count indicates a resource exhaustion attack`],
     ['not-a-mapping.yml', 'config.file', `config.file: Invalid input: expected object, received array${inFile('not-a-mapping.yml')}`],
@@ -656,7 +683,7 @@ describe('loadConfig fuzz', () => {
         fc.oneof(fc.constant(goodText), fc.string()),
         (argv, env, fileText) => {
           const readFile: ReadFile = (path) => (path === '/c.yml' ? fileText : tokenFiles(path));
-          expectOnlyConfigErrors(() => loadConfig({ argv, env: { ...env, WOLKVOX_TOKEN_MX: 'tok-mx' }, readFile }));
+          expectOnlyConfigErrors(() => loadArgv(argv, { ...env, WOLKVOX_TOKEN_MX: 'tok-mx' }, readFile));
         },
       ),
       { numRuns: 400 },

@@ -26,6 +26,18 @@ function app(overrides: Partial<AppDeps> = {}) {
 }
 
 describe('createApp', () => {
+  // issue 8, defect 7: outside production mode express would send the stack trace to the client.
+  it('answers a failing route with one plain 500 line, tells onError, and never sends the stack', async () => {
+    const errors: unknown[] = [];
+    const failing = { contentType: 'text/plain', metrics: () => Promise.reject(new Error('render exploded at /secret/path')) };
+    const response = await request(app({ registry: failing, onError: (error) => errors.push(error) })).get('/metrics');
+    expect(response.status).toBe(500);
+    expect(response.text).toBe('internal server error\n');
+    expect(response.text).not.toMatch(/exploded|\bat |Error/);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).message).toBe('render exploded at /secret/path');
+  });
+
   it('serves a landing page that links the configured telemetry path, health and readiness', async () => {
     const response = await request(app({ telemetryPath: '/custom/metrics' })).get('/');
     expect(response.status).toBe(200);

@@ -7,7 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FLAGS } from '../../src/cli.js';
+import { FLAGS, type FlagSpec } from '../../src/config/flags.js';
 import { parseWolkvoxDate } from '../../src/simulator/data.js';
 import { countsForWindow, startSimulator, type Simulator } from '../../src/simulator/server.js';
 import { samplesOf, valueOf } from '../support/exposition.js';
@@ -103,16 +103,19 @@ afterEach(async () => {
 });
 
 describe('--help and --version', () => {
-  it('--help exits 0 and lists every flag with its default and env var', () => {
+  it('--help exits 0 and lists every flag with its default and env var; healthcheck --help lists its own', () => {
     const { status, stdout, stderr } = runBinary(['--help']);
     expect(status).toBe(0);
     expect(stderr).toBe('');
-    const lines = stdout.split('\n');
-    for (const flag of FLAGS) {
-      const line = lines.find((l) => new RegExp(`^\\s+--${flag.name.replace(/\./g, '\\.')}[=\\s]`).test(l));
+    const healthcheckHelp = runBinary(['healthcheck', '--help']);
+    expect(healthcheckHelp.status).toBe(0);
+    for (const flag of FLAGS as readonly FlagSpec[]) {
+      const text = flag.commands.includes('exporter') ? stdout : healthcheckHelp.stdout;
+      const line = text.split('\n').find((l) => new RegExp(`^\\s+--${flag.name.replace(/\./g, '\\.')}[=\\s]`).test(l));
       expect(line, `--${flag.name}`).toBeDefined();
-      if ('default' in flag) expect(line, `--${flag.name}`).toContain(`default: ${flag.default}`);
-      if ('env' in flag) expect(line, `--${flag.name}`).toContain(`env: ${flag.env}`);
+      const shownDefault = flag.default ?? flag.defaultHelp;
+      if (shownDefault !== undefined) expect(line, `--${flag.name}`).toContain(`default: ${shownDefault}`);
+      if (flag.env !== undefined) expect(line, `--${flag.name}`).toContain(`env: ${flag.env}`);
     }
     expect(stdout).toContain('WOLKVOX_TOKEN');
     expect(stdout).toContain(VERSION);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/error.js';
+import { exporterSettings } from '../../src/config/flags.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { startExporter, type RunningExporter } from '../../src/main.js';
@@ -106,10 +107,9 @@ function writeConfig(h: Harness, text: string): void {
 async function startInProcess(h: Harness, { lifecycle = true } = {}): Promise<string> {
   const argv = [`--config.file=${h.configPath}`, '--web.listen-address=127.0.0.1:0', '--log.level=debug'];
   if (lifecycle) argv.push('--web.enable-lifecycle');
-  const loaded = loadConfig({ argv, env: {}, readFile: (path) => readFileSyncUtf8(path) });
-  if (loaded.kind !== 'run') throw new Error(`unexpected ${loaded.kind}`);
-  const logger = createLogger(loaded.config.log, { write: (line: string) => void h.lines.push(line) });
-  h.exporter = await startExporter({ config: loaded.config, argv, env: {}, logger });
+  const config = loadConfig({ settings: exporterSettings(argv, {}), env: {}, readFile: (path) => readFileSyncUtf8(path) });
+  const logger = createLogger(config.log, { write: (line: string) => void h.lines.push(line) });
+  h.exporter = await startExporter({ config, argv, env: {}, logger });
   h.base = `http://127.0.0.1:${h.exporter.address.port}`;
   return h.base;
 }
@@ -406,7 +406,7 @@ const BROKEN: BrokenCase[] = [
     name: 'bad YAML',
     file: (h) => `${configYaml(h, [{ name: 'co', windows: ['1h'] }, { name: 'mx', windows: ['1h'] }])}  - name: [unclosed\n`,
     key: 'config.file',
-    message: /^config\.file: \/.*config\.yml is not valid YAML at line \d+: /,
+    message: /^config\.file: \/.*config\.yml is not valid YAML at line \d+, column \d+: /,
   },
   {
     name: 'an unknown key',
@@ -446,7 +446,7 @@ describe('a broken new file', () => {
     // What loadConfig makes of this file: the answer must carry exactly its ConfigError message.
     let expected: unknown;
     try {
-      loadConfig({ argv: [`--config.file=${h.configPath}`], env: {}, readFile: readFileSyncUtf8 });
+      loadConfig({ settings: exporterSettings([`--config.file=${h.configPath}`], {}), env: {}, readFile: readFileSyncUtf8 });
     } catch (error) {
       expected = error;
     }

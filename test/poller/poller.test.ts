@@ -470,6 +470,58 @@ describe('quota_exceeded', () => {
     ]);
   });
 
+  // issue 8, defect 5: the pause belongs to the token, so a new token resumes the account at once.
+  it('resumes at once when a reload gives the paused account another token, and keeps the pause when the token stays', async () => {
+    const spent = new Secret('spent-token');
+    const fresh = new Secret('fresh-token');
+    const h = setup([account({ token: spent })], (call) => (call.token === spent.reveal() ? fail('quota_exceeded') : ok(7)));
+    h.poller.start();
+    await advanceTo(T0 + 5 * MINUTE);
+    expect(h.cache.isQuotaPaused('co')).toBe(true);
+    expect(h.api.calls).toHaveLength(1);
+
+    // Same token, other settings: still paused, no call.
+    h.poller.update([account({ token: spent, timeoutMs: 20_000 })]);
+    expect(h.cache.isQuotaPaused('co')).toBe(true);
+    await advanceTo(T0 + 10 * MINUTE);
+    expect(h.api.calls).toHaveLength(1);
+
+    h.poller.update([account({ token: fresh })]);
+    expect(h.cache.isQuotaPaused('co')).toBe(false);
+    await advanceTo(T0 + 10 * MINUTE + 1_000);
+    expect(h.api.calls.map((c) => c.token)).toEqual([spent.reveal(), fresh.reveal()]);
+    expect(h.view('co', '1h')).toMatchObject({ up: true, fresh: { counts: { ad_chatbot: 7 } } });
+    expect(h.logs().some((l) => l.msg === 'the account has another token now: resuming polling after the daily quota pause')).toBe(true);
+  });
+
+  it('pauses at once an account that a reload moves onto a paused token', async () => {
+    const spent = new Secret('spent-token');
+    const h = setup(
+      [account({ name: 'co', token: spent }), account({ name: 'mx', token: new Secret('mx-token') })],
+      (call) => (call.token === spent.reveal() ? fail('quota_exceeded') : ok()),
+    );
+    h.poller.start();
+    await advanceTo(T0 + 2 * MINUTE);
+    expect(h.cache.isQuotaPaused('mx')).toBe(false);
+    const mxCalls = h.callsOf('mx', '1h').length;
+    h.poller.update([account({ name: 'co', token: spent }), account({ name: 'mx', token: spent })]);
+    expect(h.cache.isQuotaPaused('mx')).toBe(true);
+    await advanceTo(T0 + 10 * MINUTE);
+    expect(h.callsOf('mx', '1h')).toHaveLength(mxCalls);
+  });
+
+  it('forgets the per-token state of tokens no account uses any more', async () => {
+    const h = setup([account({ name: 'co', token: new Secret('a') }), account({ name: 'mx', token: new Secret('b') })]);
+    h.poller.start();
+    await advanceTo(T0 + 2 * MINUTE);
+    expect(h.poller.trackedTokens()).toBe(2);
+    h.poller.update([account({ name: 'co', token: new Secret('a') })]);
+    expect(h.poller.trackedTokens()).toBe(1);
+    h.poller.update([account({ name: 'co', token: new Secret('c') })]);
+    await advanceTo(T0 + 4 * MINUTE);
+    expect(h.poller.trackedTokens()).toBe(1);
+  });
+
   it('pauses only the account that hit its quota', async () => {
     const h = setup(
       [account({ name: 'co', token: new Secret('a') }), account({ name: 'mx', token: new Secret('b') })],
