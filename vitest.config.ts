@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 60_000,
     globalSetup: ['test/global-setup.ts'],
+    // A test that makes Node print a warning fails (the yaml library's, MaxListenersExceededWarning, …).
+    setupFiles: ['test/support/no-warnings.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -1,4 +1,4 @@
-// The built binary (dist/main.js, built by the global setup): help, version, exit 2 on bad config, demo, a real run, SIGTERM.
+// The built binary (dist/main.js, built for this run by the global setup): help, version, exit 2 on bad config, demo, a real run, SIGTERM.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +11,10 @@ import { FLAGS, type FlagSpec } from '../../src/config/flags.js';
 import { parseWolkvoxDate } from '../../src/simulator/data.js';
 import { countsForWindow, startSimulator, type Simulator } from '../../src/simulator/server.js';
 import { samplesOf, valueOf } from '../support/exposition.js';
-import { freePort } from '../support/processes.js';
+import { exporterBinary, listeningAddress } from '../support/binary.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'main.js');
+const MAIN = exporterBinary();
 const SENTINEL = 'tok-SENTINEL-7c1e';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -78,6 +78,12 @@ async function waitFor<T>(what: string, proc: Proc, probe: () => Promise<T | und
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${proc.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The port the exporter reports once it listens (started with --web.listen-address=127.0.0.1:0). */
+async function listeningPort(proc: Proc): Promise<number> {
+  const address = await waitFor('the listening log line', proc, async () => listeningAddress(proc.output()));
+  return Number(address.slice(address.lastIndexOf(':') + 1));
 }
 
 async function getText(url: string): Promise<{ status: number; text: string }> {
@@ -183,8 +189,8 @@ describe('running', () => {
   });
 
   it('--demo serves the demo account on /metrics, and SIGTERM exits 0 within 10 s', async () => {
-    const port = await freePort();
-    const proc = startBinary(['--demo', `--web.listen-address=127.0.0.1:${port}`]);
+    const proc = startBinary(['--demo', '--web.listen-address=127.0.0.1:0']);
+    const port = await listeningPort(proc);
     const base = `http://127.0.0.1:${port}`;
     await waitFor('ready', proc, async () => ((await getText(`${base}/readyz`)).status === 200 ? true : undefined));
     const text = await waitFor('demo series', proc, async () => {
@@ -213,17 +219,16 @@ describe('running', () => {
     dir = mkdtempSync(join(tmpdir(), 'wolkvox-binary-'));
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, `${SENTINEL}\n`);
-    const port = await freePort();
     const proc = startBinary([
       '--wolkvox.server=0032',
       `--wolkvox.base-url=${sim.url}`,
       `--wolkvox.token-file=${tokenFile}`,
-      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.listen-address=127.0.0.1:0',
       '--collector.interval=1s',
       '--log.level=debug',
       '--log.format=logfmt',
     ]);
-    const base = `http://127.0.0.1:${port}`;
+    const base = `http://127.0.0.1:${await listeningPort(proc)}`;
     const shown: string[] = [];
     const scrape = async () => {
       const res = await getText(`${base}/metrics`);
@@ -300,8 +305,8 @@ describe('--web.config.file', () => {
   }
 
   it('serves every endpoint over TLS behind basic auth, and refuses plain HTTP', async () => {
-    const port = await freePort();
-    const proc = startBinary(['--demo', `--web.listen-address=127.0.0.1:${port}`, `--web.config.file=${join(dir, 'web.yml')}`, '--web.enable-lifecycle']);
+    const proc = startBinary(['--demo', '--web.listen-address=127.0.0.1:0', `--web.config.file=${join(dir, 'web.yml')}`, '--web.enable-lifecycle']);
+    const port = await listeningPort(proc);
     const metrics = await waitFor('metrics over TLS', proc, async () => {
       const res = await httpsGet(port, '/metrics', 'prometheus:s3cret');
       return res.status === 200 && res.text.includes('wolkvox_whatsapp_chats{account="demo"') ? res : undefined;

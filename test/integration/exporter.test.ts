@@ -2,7 +2,7 @@
 import { inspect } from 'node:util';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { AccountConfig, LogFormat } from '../../src/config/schema.js';
 import { Secret } from '../../src/config/secret.js';
 import { createApp } from '../../src/http/app.js';
@@ -15,7 +15,7 @@ import { countsForWindow, startSimulator, type Scenario } from '../../src/simula
 import { createWolkvoxClient, type WolkvoxClient } from '../../src/wolkvox/client.js';
 import { OUTCOMES, WolkvoxError, type FailureKind, type Outcome } from '../../src/wolkvox/outcome.js';
 import { parseSamples, samplesOf, seriesKey, valueOf } from '../support/exposition.js';
-import { freePort } from '../support/processes.js';
+import { reservePort } from '../support/loopback.js';
 import { windowSpec } from '../support/windows.js';
 
 const SENTINEL = 'tok-SENTINEL-7c1e';
@@ -39,9 +39,11 @@ const WINDOW_BOUND_METRICS = ['wolkvox_window_start_timestamp_seconds', 'wolkvox
 const PER_WINDOW_VALUE_METRICS = [...WHATSAPP_METRICS, ...WINDOW_BOUND_METRICS];
 
 
-/** An origin where nothing listens: connection refused. */
-async function closedPortUrl(): Promise<string> {
-  return `http://127.0.0.1:${await freePort()}`;
+/** An origin that refuses connections for the whole test: a port this test holds on 127.0.0.1, called on 127.0.0.2. */
+async function refusedUrl(): Promise<string> {
+  const reserved = await reservePort();
+  onTestFinished(() => reserved.release());
+  return reserved.refusedUrl;
 }
 
 /** Unix seconds of a 14-digit Bogotá wall-clock date. */
@@ -92,7 +94,7 @@ async function start(options: Options = {}) {
     dailyQuota: 1000,
   };
   const simClient = createWolkvoxClient({ baseUrl: sim.url, token, timeoutMs });
-  const refusedClient = createWolkvoxClient({ baseUrl: await closedPortUrl(), token, timeoutMs });
+  const refusedClient = createWolkvoxClient({ baseUrl: await refusedUrl(), token, timeoutMs });
   let client: WolkvoxClient = simClient;
   const registry = new Registry();
   const cache = createSnapshotCache();

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log.js';
 import { startExporter, type RunningExporter } from '../../src/main.js';
 import { startSimulator, type Simulator } from '../../src/simulator/server.js';
 import { helpsOf, parseSamples, samplesOf, typesOf, valueOf } from '../support/exposition.js';
+import { waitFor } from '../support/processes.js';
 import { systemTools } from '../support/system-tools.js';
 import { windowSpec } from '../support/windows.js';
 
@@ -32,16 +33,6 @@ const SPEC_METRICS: ReadonlyArray<[string, 'gauge' | 'counter' | 'histogram']> =
 function promtoolCheck(text: string): { status: number | null; output: string } {
   const result = spawnSync(systemTools().promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 let sim: Simulator | undefined;
@@ -85,11 +76,16 @@ describe('promtool check metrics', () => {
       expect(res.status).toBe(200);
       return res.text();
     };
+    // Deadlines, not durations: each state comes within seconds, later on a busy machine.
     const scrapeWhen = (what: string, ok: (text: string) => boolean) =>
-      waitFor(what, async () => {
-        const text = await scrape();
-        return ok(text) ? text : undefined;
-      });
+      waitFor(
+        what,
+        async () => {
+          const text = await scrape();
+          return ok(text) ? text : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 25, describe: () => lines.slice(-5).join('') },
+      );
     const up = (text: string, window: string) => valueOf(text, 'wolkvox_up', { account: 'co', window });
 
     const checked: string[] = [];
@@ -144,7 +140,7 @@ describe('promtool check metrics', () => {
 
     expect(checked).toEqual(['success', 'failure', 'stale', 'quota paused']);
     for (const line of lines) expect(line).not.toContain(SENTINEL);
-  });
+  }, 120_000);
 
   it('really reports problems: a lint warning fails the check', () => {
     const result = promtoolCheck('# HELP bad_metric a counter\n# TYPE bad_metric counter\nbad_metric 1\n');

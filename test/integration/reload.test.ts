@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { exporterBinary, listeningAddress } from '../support/binary.js';
 import { ConfigError } from '../../src/config/error.js';
 import { exporterSettings } from '../../src/config/flags.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -14,10 +14,9 @@ import { parseWolkvoxDate } from '../../src/simulator/data.js';
 import { startSimulator, type LoggedRequest, type Simulator } from '../../src/simulator/server.js';
 import { OUTCOMES } from '../../src/wolkvox/outcome.js';
 import { parseSamples, samplesOf, seriesKey, valueOf } from '../support/exposition.js';
-import { freePort, waitFor } from '../support/processes.js';
+import { waitFor } from '../support/processes.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'main.js');
+const MAIN = exporterBinary();
 const SENTINEL = 'tok-SENTINEL-reload-5b9';
 const REPORT_PATH = '/api/v2/reports_manager.php';
 const ACCOUNTS = ['co', 'mx', 'pe'] as const;
@@ -521,10 +520,10 @@ describe('SIGHUP to the built binary', () => {
   it('re-reads the file: added series appear, removed ones go, a broken file is logged and the old config keeps running', async () => {
     const h = await prepare();
     writeConfig(h, configYaml(h, [{ name: 'co', windows: ['1h'] }]));
-    const port = await freePort();
+    // Port 0, read back from the log: a port found free beforehand may be taken by a concurrent test run.
     const proc = spawn(
       process.execPath,
-      [MAIN, `--config.file=${h.configPath}`, `--web.listen-address=127.0.0.1:${port}`, '--log.format=logfmt', '--log.level=debug'],
+      [MAIN, `--config.file=${h.configPath}`, '--web.listen-address=127.0.0.1:0', '--log.format=logfmt', '--log.level=debug'],
       { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
@@ -538,10 +537,17 @@ describe('SIGHUP to the built binary', () => {
       }),
     );
     h.child = { proc, output: () => output, exited: () => exited, exit };
-    h.base = `http://127.0.0.1:${port}`;
     const alive = () => {
       if (exited) throw new Error(`the exporter exited:\n${output}`);
     };
+    h.base = `http://${await waitFor(
+      'the listening log line',
+      async () => {
+        alive();
+        return listeningAddress(output);
+      },
+      { timeoutMs: 15_000, intervalMs: 25, describe: () => output },
+    )}`;
     const scrapeAlive = (what: string, ok: (text: string) => boolean) =>
       scrapeUntil(h, what, (t) => {
         alive();

@@ -1,14 +1,15 @@
 // The Grafana dashboard: generated from grafana/dashboard.ts, importable, passes dashboard-linter's static rules, and every
 // panel query returns data from a real Prometheus scraping the demo exporter.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DASHBOARD_PATH, DASHBOARD_UID, buildDashboard, renderDashboard } from '../../grafana/dashboard.js';
+import { exporterBinary, listeningAddress } from '../support/binary.js';
 import { systemTools } from '../support/system-tools.js';
-import { freePort, startProcess, stopProcess, waitFor } from '../support/processes.js';
+import { startOnFreePort, startProcess, stopProcess, waitFor } from '../support/processes.js';
 import type { RunningProcess } from '../support/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -374,20 +375,21 @@ describe('end to end: every panel query returns data from Prometheus scraping th
     [exporter, prometheus].map((proc) => (proc ? `--- ${proc.name} output (tail):\n${proc.output().slice(-3_000)}` : '')).join('\n');
 
   beforeAll(async () => {
-    const main = join(ROOT, 'dist/main.js');
-    if (!existsSync(main)) throw new Error(`${main} is missing: the vitest global setup builds it with npm run build`);
     const { prometheus: prometheusBin } = systemTools();
-    const [exporterPort, promPort] = [await freePort(), await freePort()];
-    exporterAddress = `127.0.0.1:${exporterPort}`;
-    promUrl = `http://127.0.0.1:${promPort}`;
     workDir = mkdtempSync(join(tmpdir(), 'wolkvox-dashboard-e2e-'));
 
+    // Port 0, read back from the log: a port picked beforehand could be taken by a concurrent test run.
     exporter = startProcess(
       'exporter',
       process.execPath,
-      [main, '--demo', `--web.listen-address=${exporterAddress}`, '--collector.interval=2s', '--log.level=warn'],
+      [exporterBinary(), '--demo', '--web.listen-address=127.0.0.1:0', '--collector.interval=2s', '--log.level=info'],
       ROOT,
     );
+    exporterAddress = await waitFor('the exporter to listen', async () => listeningAddress(exporter!.output()), {
+      timeoutMs: 20_000,
+      watch: [exporter],
+      describe: diagnostics,
+    });
     // The shipped rules are loaded too, so their expressions are checked against the real metrics.
     const config = {
       global: { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '1s' },
@@ -395,22 +397,28 @@ describe('end to end: every panel query returns data from Prometheus scraping th
       scrape_configs: [{ job_name: 'wolkvox', static_configs: [{ targets: [exporterAddress] }] }],
     };
     writeFileSync(join(workDir, 'prometheus.yml'), JSON.stringify(config));
-    prometheus = startProcess(
-      'prometheus',
-      prometheusBin,
-      [
-        `--config.file=${join(workDir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(workDir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--log.level=warn',
-      ],
-      workDir,
+    const dataDir = join(workDir, 'data');
+    // Prometheus cannot listen on port 0 and say where: it is retried on another port when one was taken meanwhile.
+    // Its flags name our data directory, so a Prometheus of another run on that port is not taken for ours.
+    const started = await startOnFreePort(
+      (port) => {
+        prometheus = startProcess(
+          'prometheus',
+          prometheusBin,
+          [`--config.file=${join(workDir, 'prometheus.yml')}`, `--storage.tsdb.path=${dataDir}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+          workDir,
+        );
+        return prometheus;
+      },
+      async (port) => {
+        const url = `http://127.0.0.1:${port}`;
+        const flags = (await (await fetch(`${url}/api/v1/status/flags`, { signal: AbortSignal.timeout(1_000) })).json()) as PromResponse<Record<string, string>>;
+        if (flags.data['storage.tsdb.path'] !== dataDir) return false;
+        return (await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) })).ok;
+      },
+      { timeoutMs: 20_000, watch: [exporter], describe: diagnostics },
     );
-    await waitFor(
-      'Prometheus to be ready',
-      async () => ((await fetch(`${promUrl}/-/ready`, { signal: AbortSignal.timeout(1_000) })).ok ? true : undefined),
-      { timeoutMs: 20_000, watch: [exporter, prometheus], describe: diagnostics },
-    );
+    promUrl = `http://127.0.0.1:${started.port}`;
   });
 
   afterAll(async () => {

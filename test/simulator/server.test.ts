@@ -43,7 +43,7 @@ const errorJson = (code: string, error: string): string =>
 const NO_DATA = errorJson('404', 'NO DATA FOUND');
 
 /** Waits for a condition on the simulator with a deadline, instead of a fixed sleep. */
-async function until(check: () => boolean, what: string, deadlineMs = 2000): Promise<void> {
+async function until(check: () => boolean, what: string, deadlineMs = 10_000): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -12,7 +12,7 @@ describe('soak', () => {
   it(
     'keeps heap, handles and series bounded for a minute of random faults and non-stop scraping',
     async () => {
-      const result = await runSoak({ durationMs: 50_000, accounts: ACCOUNTS, windows: WINDOWS, interval: '1s', sampleEveryMs: 5_000 });
+      const result = await runSoak({ durationMs: 50_000, accounts: ACCOUNTS, windows: WINDOWS, interval: '1s', sampleEveryMs: 4_000 });
       const { samples } = result;
       expect(samples.length).toBeGreaterThanOrEqual(8);
       // Work really happened: the pollers called the simulator and the scraper kept scraping.

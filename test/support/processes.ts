@@ -2,9 +2,13 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A loopback port that was free a moment ago (the OS picked it for a listener we closed). */
+/**
+ * A loopback port that was free a moment ago (the OS picked it for a listener we closed). Another process may take
+ * it before ours listens: prefer port 0 and read the address back; use this only through {@link startOnFreePort}.
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -65,13 +69,15 @@ export async function stopProcess(proc: RunningProcess | undefined, graceMs = 5_
 /**
  * Calls `probe` every `intervalMs` until it returns a value other than undefined, or throws after `timeoutMs`
  * with `describe()` (the last state seen) in the message. A process in `watch` that exits ends the wait early.
+ * The deadline is on the monotonic clock and the pause uses node:timers, so a test that fakes Date and the global
+ * timers can still wait on real I/O with this.
  */
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   options: { timeoutMs: number; intervalMs?: number; describe?: () => string; watch?: RunningProcess[] },
 ): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
+  const deadline = performance.now() + options.timeoutMs;
   let lastError = '';
   for (;;) {
     for (const proc of options.watch ?? []) {
@@ -87,10 +93,39 @@ export async function waitFor<T>(
     } catch (error) {
       lastError = error instanceof Error ? error.message : String(error);
     }
-    if (Date.now() >= deadline) {
+    if (performance.now() >= deadline) {
       const state = options.describe?.() ?? '';
       throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ''}${state ? `\n${state}` : ''}`);
     }
     await sleep(options.intervalMs ?? 250);
+  }
+}
+
+/** What bind errors say, in Go (Prometheus) and in Node. */
+const ADDRESS_IN_USE = /address already in use|EADDRINUSE/;
+
+/**
+ * Starts a process that cannot listen on port 0 and report its address (Prometheus): on a free port, and again on
+ * another one when a concurrent test run took that port first ("address already in use"). Resolves once `ready`.
+ */
+export async function startOnFreePort(
+  start: (port: number) => RunningProcess,
+  ready: (port: number) => Promise<boolean>,
+  options: { timeoutMs: number; watch?: RunningProcess[]; describe?: () => string; attempts?: number },
+): Promise<{ proc: RunningProcess; port: number }> {
+  const attempts = options.attempts ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const proc = start(port);
+    try {
+      await waitFor(`${proc.name} to listen on port ${port}`, async () => ((await ready(port)) ? true : undefined), {
+        ...options,
+        watch: [proc, ...(options.watch ?? [])],
+      });
+      return { proc, port };
+    } catch (error) {
+      await stopProcess(proc);
+      if (attempt >= attempts || !ADDRESS_IN_USE.test(proc.output())) throw error;
+    }
   }
 }

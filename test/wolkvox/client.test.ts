@@ -1,11 +1,12 @@
 // The chat_15 client against undici's MockAgent: the exact request, one case per failure, and no token in any error.
 import { inspect } from 'node:util';
 import { getGlobalDispatcher, MockAgent, request } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../src/config/secret.js';
 import { chat15Url, createWolkvoxClient, MAX_BODY_BYTES, REPORT_PATH, type WolkvoxClientOptions } from '../../src/wolkvox/client.js';
 import { WolkvoxError, type FailureKind } from '../../src/wolkvox/outcome.js';
 import { zeroCounts } from '../../src/wolkvox/response.js';
+import { settleIo, track, useFakeClock } from '../support/fake-clock.js';
 
 const TOKEN = 'tok-SENTINEL-9f2';
 const ORIGIN = 'https://wv0032.wolkvox.com';
@@ -189,30 +190,45 @@ describe('fetchChat15: transport failures', () => {
     expect(error.cause).toBe(thrownError);
   });
 
-  it('gives up after timeoutMs on a reply that is too slow: timeout', async () => {
+  it('gives up at exactly timeoutMs on a reply that is too slow: timeout', async ({ onTestFinished }) => {
+    // The call's deadline and MockAgent's reply delay on a fake clock: a busy machine can make neither early nor late.
+    useFakeClock(onTestFinished);
     agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, OK_BODY).delay(2_000);
-    const started = performance.now();
-    const error = await failure(client({ timeoutMs: 50 }).fetchChat15(WINDOW));
-    const elapsed = performance.now() - started;
+    const call = track(client({ timeoutMs: 50 }).fetchChat15(WINDOW));
+    await vi.advanceTimersByTimeAsync(49);
+    await settleIo();
+    expect(call.settled()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await settleIo();
+    expect(call.settled(), 'settled at its deadline').toBe(true);
+    const error = await failure(call.promise);
     expect({ kind: error.kind, message: error.message }).toEqual({ kind: 'timeout', message: 'no complete answer within the timeout' });
-    expect(elapsed).toBeGreaterThanOrEqual(45);
-    expect(elapsed).toBeLessThan(1_500);
   });
 
-  it('waits for a slow reply that comes within timeoutMs', async () => {
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, OK_BODY).delay(20);
-    await expect(client({ timeoutMs: 2_000 }).fetchChat15(WINDOW)).resolves.toEqual({ kind: 'success', counts: OK_COUNTS });
+  it('waits for a slow reply that comes a moment before timeoutMs', async ({ onTestFinished }) => {
+    // The call's deadline and MockAgent's reply delay on a fake clock: a busy machine can make neither early nor late.
+    useFakeClock(onTestFinished);
+    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, OK_BODY).delay(1_999);
+    const call = client({ timeoutMs: 2_000 }).fetchChat15(WINDOW);
+    // The clock stops 1 ms short of the deadline: only the reply can settle the call now.
+    await vi.advanceTimersByTimeAsync(1_999);
+    await expect(call).resolves.toEqual({ kind: 'success', counts: OK_COUNTS });
   });
 
-  it('stops at once when the caller aborts, without calling it a timeout', async () => {
+  it('stops at once when the caller aborts, without calling it a timeout', async ({ onTestFinished }) => {
+    // The call's deadline and MockAgent's reply delay on a fake clock: a busy machine can make neither early nor late.
+    useFakeClock(onTestFinished);
     agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, OK_BODY).delay(2_000);
     const controller = new AbortController();
-    const started = performance.now();
-    const pending = client({ timeoutMs: 10_000 }).fetchChat15(WINDOW, controller.signal);
-    setTimeout(() => controller.abort(), 10);
-    const error = await failure(pending);
+    const call = track(client({ timeoutMs: 10_000 }).fetchChat15(WINDOW, controller.signal));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(call.settled()).toBe(false);
+    controller.abort();
+    // No timer runs from here on: neither the reply's nor the deadline can end the call, only the abort.
+    await settleIo();
+    expect(call.settled(), 'settled once aborted').toBe(true);
+    const error = await failure(call.promise);
     expect(error.kind).toBe('network_error');
-    expect(performance.now() - started).toBeLessThan(1_500);
   });
 
   it('refuses a body past maxBodyBytes: invalid_response', async () => {
@@ -280,6 +296,18 @@ describe('fetchChat15: the token never shows in an error', () => {
     // Use up the interceptor so that afterEach finds none pending.
     const used = await request(`${ORIGIN}${PATH}`, { dispatcher: agent, headers: { 'wolkvox-token': 'another-token' } });
     await used.body.text();
+  });
+
+  // issue 8, defect 7: the server's own `error`/`msg` text, or a field, may echo the token; messages quote those.
+  it.each([
+    ['error and msg of a 403', 403, J({ code: '403', error: `MAINTENANCE FOR ${TOKEN}`, msg: `retry later, ${TOKEN}` }), 'server_error', 'HTTP 403: "MAINTENANCE FOR [REDACTED] retry later, [REDACTED]"'],
+    ['error of a 400', 400, J({ code: '400', error: `BAD TOKEN ${TOKEN}` }), 'bad_request', 'HTTP 400: "BAD TOKEN [REDACTED]"'],
+    ['a field of a 200', 200, J({ code: '200', data: [{ ad_chatbot: TOKEN }] }), 'invalid_response', 'data[0].ad_chatbot is "[REDACTED]", not a non-negative integer'],
+  ])('blanks the token that the server echoes in %s', async (_name, status, body, kind, message) => {
+    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(status, body);
+    const error = await failure(client().fetchChat15(WINDOW));
+    expect([error.kind, error.message]).toEqual([kind, message]);
+    expectNoToken(error);
   });
 
   it('blanks the token in a network error that quotes it', async () => {
