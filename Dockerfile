@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # wolkvox-exporter image: compile with dev dependencies, then run on a slim image with production dependencies only.
-# Build: docker build -t wolkvox-exporter .
+# Build: docker build --build-arg REVISION="$(git rev-parse --short=12 HEAD)" -t wolkvox-exporter .
 # The token never enters the image: pass it at run time with --wolkvox.token-file (a mounted secret) or WOLKVOX_TOKEN.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -10,10 +10,21 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
-RUN npm run build
+# The context has no .git, so the revision for wolkvox_exporter_build_info and --version must come in as an argument.
+# Declared after `npm ci` so a new revision does not invalidate the dependency layer; a build-stage ARG never
+# reaches the runtime image.
+ARG REVISION=unknown
+RUN WOLKVOX_EXPORTER_REVISION="$REVISION" npm run build
 
 FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# Last, so a new version or revision reuses the dependency layer above.
 ARG VERSION=dev
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="wolkvox-exporter" \
@@ -24,17 +35,15 @@ LABEL org.opencontainers.image.title="wolkvox-exporter" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
-ENV NODE_ENV=production
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/dist ./dist
 # The official image's unprivileged user (uid 1000); nothing in /app is writable by it.
 USER node
 EXPOSE 9867
-# The slim image has no curl: ask Node. Set WOLKVOX_HEALTHCHECK_URL if the exporter listens elsewhere.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
-  CMD ["node", "-e", "fetch(process.env.WOLKVOX_HEALTHCHECK_URL || 'http://127.0.0.1:9867/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The binary checks itself: `healthcheck` adopts the flags of PID 1 (listen address, --web.config.file), so TLS and
+# basic auth work too; credentials come from WOLKVOX_HEALTHCHECK_USERNAME and WOLKVOX_HEALTHCHECK_PASSWORD_FILE.
+# It gives up after 4 s of its own (--healthcheck.timeout); the 10 s here leave room for Node to start on a busy host,
+# so a hung exporter is reported by the check itself ("no answer within 4s") rather than cut off.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=15s --retries=3 \
+  CMD ["node", "dist/main.js", "healthcheck"]
 ENTRYPOINT ["node", "dist/main.js"]
 # No account by default: give flags (or WOLKVOX_* env vars), or --demo for the built-in simulator.
 CMD ["--web.listen-address=:9867"]

@@ -2,7 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-let revision = process.env.WOLKVOX_EXPORTER_REVISION ?? 'unknown';
+// Set by the image build from --build-arg REVISION; an empty value (REVISION= or an unset shell variable) counts as unset.
+let revision = process.env.WOLKVOX_EXPORTER_REVISION?.trim() || 'unknown';
 if (revision === 'unknown') {
   try {
     revision = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();

@@ -1,7 +1,8 @@
-// The container files, checked statically (no Docker engine here): the Dockerfile's stages, user, health check and
-// secrets; the build context whitelist; and the compose stack as Debian's docker-compose resolves it.
+// The container files, checked statically (image.test.ts builds and runs the image): the Dockerfile's stages, user,
+// health check and secrets; the build context whitelist; and the compose stack as Debian's docker-compose resolves it.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -84,12 +85,26 @@ function dockerignore(text: string): (path: string) => boolean {
 }
 const ignored = dockerignore(readFileSync(join(ROOT, '.dockerignore'), 'utf8'));
 
+/** Files on disk under `path` (itself, if it is a file), relative to the repository. */
+function filesUnder(path: string): string[] {
+  if (!statSync(join(ROOT, path)).isDirectory()) return [path];
+  return readdirSync(join(ROOT, path), { recursive: true, encoding: 'utf8' })
+    .map((entry) => `${path}/${entry}`)
+    .filter((entry) => !entry.split('/').includes('node_modules') && statSync(join(ROOT, entry)).isFile());
+}
+
+const buildStage = stages.find((stage) => stage.name === 'build');
+/** COPY sources from the context (not from another stage) among `instructions`. */
+const copySources = (instructions: Instruction[]): string[] =>
+  instructions
+    .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
+    .flatMap((i) => i.args.split(/\s+/).filter((arg) => !arg.startsWith('--')).slice(0, -1));
+
 describe('Dockerfile', () => {
   it('is multi-stage: a build stage with dev dependencies, a runtime stage with production ones only', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    const build = stages.find((stage) => stage.name === 'build');
-    expect(build, 'a stage named build').toBeDefined();
-    const buildRuns = build!.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    expect(buildStage, 'a stage named build').toBeDefined();
+    const buildRuns = buildStage!.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
     expect(buildRuns.some((run) => /\bnpm ci\b/.test(run) && !run.includes('--omit=dev'))).toBe(true);
     expect(buildRuns.some((run) => run.includes('npm run build'))).toBe(true);
     const runtimeRuns = inRuntime('RUN').map((i) => i.args);
@@ -110,23 +125,68 @@ describe('Dockerfile', () => {
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
   });
 
-  it('exposes 9867, checks /healthz with Node (no curl in slim) and enters the exporter', () => {
+  it('exposes 9867 and enters the exporter', () => {
     expect(inRuntime('EXPOSE').map((i) => i.args)).toEqual(['9867']);
-    const [healthcheck] = inRuntime('HEALTHCHECK');
-    expect(healthcheck?.args).toMatch(/^--interval=\S+ --timeout=\S+ .*CMD \["node", "-e", /);
-    expect(healthcheck?.args).toContain("'http://127.0.0.1:9867/healthz'");
-    expect(healthcheck?.args).not.toMatch(/curl|wget/);
     const [entrypoint] = inRuntime('ENTRYPOINT');
     expect(execForm(entrypoint!.args)).toEqual(['node', 'dist/main.js']);
     const [cmd] = inRuntime('CMD');
     expect(execForm(cmd!.args).every((arg) => arg.startsWith('--'))).toBe(true);
   });
 
-  it('has the health check script that the image runs, and it is valid JavaScript', () => {
-    const [healthcheck] = inRuntime('HEALTHCHECK');
-    const script = execForm(healthcheck!.args.slice(healthcheck!.args.indexOf('CMD ') + 4))[2]!;
-    const checked = spawnSync(process.execPath, ['--check', '-'], { input: script, encoding: 'utf8' });
-    expect(checked.status, checked.stderr).toBe(0);
+  it("checks health with the exporter's own healthcheck subcommand (same flags and web config; no curl in slim)", () => {
+    const healthchecks = inRuntime('HEALTHCHECK');
+    expect(healthchecks).toHaveLength(1);
+    const args = healthchecks[0]!.args;
+    // The subcommand gives up after 4 s by default: --timeout must leave it that long plus Node's start-up.
+    const timeout = /^--interval=\S+ --timeout=(\d+)s .*CMD \[/.exec(args)?.[1];
+    expect(Number(timeout)).toBeGreaterThanOrEqual(8);
+    const [entrypoint] = inRuntime('ENTRYPOINT');
+    expect(execForm(args.slice(args.indexOf('CMD ') + 4))).toEqual([...execForm(entrypoint!.args), 'healthcheck']);
+    // A fixed URL cannot follow --web.listen-address or --web.config.file (TLS, basic auth).
+    expect(args).not.toMatch(/curl|wget|https?:|WOLKVOX_HEALTHCHECK_URL/);
+  });
+
+  it('hands the REVISION build argument to `npm run build`, so build info and --version carry it', () => {
+    const instructions = buildStage!.instructions;
+    const buildAt = instructions.findIndex((i) => i.keyword === 'RUN' && i.args.includes('npm run build'));
+    const argAt = instructions.findIndex((i) => i.keyword === 'ARG' && /^REVISION(=|$)/.test(i.args));
+    expect(argAt, 'ARG REVISION in the build stage').toBeGreaterThanOrEqual(0);
+    expect(argAt).toBeLessThan(buildAt);
+    expect(instructions[buildAt]!.args).toMatch(/^WOLKVOX_EXPORTER_REVISION="\$REVISION" npm run build$/);
+    // As a RUN-scoped variable, not ENV: the revision is a build input, not configuration of the running image.
+    expect(dockerfile.filter((i) => i.keyword === 'ENV').map((i) => i.args).join('\n')).not.toContain('WOLKVOX_EXPORTER_REVISION');
+  });
+
+  it('brings into the build stage, before `npm run build`, every file the build script names', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { build: string } };
+    const named = pkg.scripts.build.split(/\s+/).filter((word) => /[./]/.test(word) && existsSync(join(ROOT, word)));
+    expect(named).toEqual(['tsconfig.build.json', 'scripts/write-build-info.mjs']);
+    const instructions = buildStage!.instructions;
+    const copied = copySources(instructions.slice(0, instructions.findIndex((i) => i.args.includes('npm run build'))));
+    for (const file of named) {
+      expect(ignored(file), `${file} in the build context`).toBe(false);
+      expect(copied.some((source) => file === source || file.startsWith(`${source}/`)), `${file} copied before the build`).toBe(true);
+    }
+  });
+
+  it('write-build-info.mjs records WOLKVOX_EXPORTER_REVISION, as the image build passes it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wolkvox-build-info-'));
+    try {
+      const run = (revision: string) => {
+        const result = spawnSync(process.execPath, [join(ROOT, 'scripts/write-build-info.mjs')], {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', WOLKVOX_EXPORTER_REVISION: revision },
+          encoding: 'utf8',
+        });
+        expect(result.status, result.stderr).toBe(0);
+        return JSON.parse(readFileSync(join(dir, 'dist/build-info.json'), 'utf8')) as unknown;
+      };
+      expect(run('0123456789ab')).toEqual({ revision: '0123456789ab' });
+      // An empty --build-arg REVISION= means "not given", as in a tmp folder outside git: unknown, never "".
+      expect(run('')).toEqual({ revision: 'unknown' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('carries OCI labels', () => {
@@ -147,31 +207,33 @@ describe('Dockerfile', () => {
   });
 
   it('copies only files that exist and that .dockerignore lets into the build context', () => {
-    const sources = dockerfile
-      .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
-      .flatMap((i) => i.args.split(/\s+/).filter((arg) => !arg.startsWith('--')).slice(0, -1));
-    expect(sources).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'package.json', 'package-lock.json']);
+    const sources = copySources(dockerfile);
+    expect(sources).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts', 'src', 'package.json', 'package-lock.json']);
     for (const source of sources) {
       expect(existsSync(join(ROOT, source)), source).toBe(true);
-      expect(ignored(source), source).toBe(false);
+      // A folder is in the context when its files are (Docker keeps the parents of re-included files).
+      const files = filesUnder(source);
+      expect(files.length, source).toBeGreaterThan(0);
+      for (const file of files) expect(ignored(file), file).toBe(false);
     }
   });
 });
 
 describe('.dockerignore', () => {
   it.each(['node_modules', 'node_modules/express/index.js', '.git', '.git/HEAD', 'dist/main.js', 'secrets/wolkvox_token',
-    '.env', 'src/node_modules/x.js', 'test/shipping/docker.test.ts', 'coverage/index.html', 'wolkvox.token'])('keeps %s out of the context', (path) => {
+    '.env', 'src/node_modules/x.js', 'test/shipping/docker.test.ts', 'coverage/index.html', 'wolkvox.token', '.tmp/dist-1/dist/main.js',
+    'scripts/release.sh', 'bench/bench.ts'])('keeps %s out of the context', (path) => {
     expect(ignored(path)).toBe(true);
   });
 
-  it.each(['package.json', 'package-lock.json', 'tsconfig.build.json', 'src/main.ts', 'src/wolkvox/client.ts'])('lets %s in', (path) => {
+  it.each(['package.json', 'package-lock.json', 'tsconfig.build.json', 'src/main.ts', 'src/wolkvox/client.ts', 'scripts/write-build-info.mjs'])('lets %s in', (path) => {
     expect(ignored(path)).toBe(false);
   });
 });
 
 describe('docker-compose.yml', () => {
   type Service = {
-    build?: { context: string };
+    build?: { context: string; args?: Record<string, string> };
     image?: string;
     command?: string[];
     environment?: Record<string, string>;
@@ -212,6 +274,8 @@ describe('docker-compose.yml', () => {
       expect(Object.keys(services).sort()).toEqual(['grafana', 'prometheus', 'wolkvox-exporter']);
       const exporter = services['wolkvox-exporter']!;
       expect(exporter.build?.context).toBe(ROOT);
+      // The build context has no .git: the revision can only come in as the build argument.
+      expect(Object.keys(exporter.build?.args ?? {})).toEqual(['REVISION']);
       expect(exporter.command).toEqual(['--demo']);
       expect(JSON.stringify(exporter.environment ?? {})).not.toMatch(/token/i);
       expect(published(exporter)).toEqual(['127.0.0.1:9867:9867']);
