@@ -181,8 +181,9 @@ export function countsBetween(startSeconds: number, endSeconds: number, seed: nu
 }
 
 /**
- * Counts for the wall-clock window [dateIni, dateEnd] (14-digit YYYYmmddHHiiss strings,
- * read as naive wall-clock time: the simulator needs no time-zone maths).
+ * Counts for the wall-clock window [dateIni, dateEnd], both seconds included as Wolkvox reads
+ * them (a day is 00:00:00 to 23:59:59), from 14-digit YYYYmmddHHiiss strings read as naive
+ * wall-clock time: the simulator needs no time-zone maths.
  * @throws RangeError on an ill-formed date, end before start, or a non-integer seed.
  */
 export function countsForWindow(dateIni: string, dateEnd: string, seed: number): Chat15Counts {
@@ -190,7 +191,8 @@ export function countsForWindow(dateIni: string, dateEnd: string, seed: number):
   const end = parseWolkvoxDate(dateEnd);
   if (start === undefined) throw new RangeError(`not a YYYYmmddHHiiss date: ${dateIni}`);
   if (end === undefined) throw new RangeError(`not a YYYYmmddHHiiss date: ${dateEnd}`);
-  return countsBetween(start, end, seed);
+  if (end < start) throw new RangeError('window end is before its start');
+  return countsBetween(start, end + 1, seed);
 }
 
 /** True when every field is 0: the real API answers such a window with 404 NO DATA FOUND. */

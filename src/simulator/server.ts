@@ -153,7 +153,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     // Chats that have not happened yet are not counted, so a future window is a 404.
     const latest = Math.floor(now() / 1000) + AHEAD_OF_UTC_SECONDS;
     const clippedEnd = Math.min(end, latest);
-    const counts = countsBetween(Math.min(start, clippedEnd), clippedEnd, seed);
+    // Both ends count, to the second: 00:00:00 to 23:59:59 is the whole day, and adjacent windows add up.
+    const counts = clippedEnd < start ? countsBetween(start, start, seed) : countsBetween(start, clippedEnd + 1, seed);
     const reply = scenarioReply(scenario, counts, rows, maxConcurrent);
     return { reply, extraDelayMs: scenario.kind === 'slow' ? scenario.delayMs : 0 };
   };

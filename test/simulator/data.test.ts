@@ -23,10 +23,9 @@ const instant = fc.integer({ min: at(2019, 6, 1), max: at(2031, 1, 1) });
 const seed = fc.integer({ min: -1000, max: 100_000 });
 
 describe('countsForWindow', () => {
-  it('gives the same numbers as countsBetween on the parsed dates', () => {
-    expect(countsForWindow('20250310000000', '20250310100000', 1)).toEqual(
-      countsBetween(at(2025, 3, 10), at(2025, 3, 10, 10), 1),
-    );
+  it('counts both ends, to the second, as Wolkvox reads date_ini and date_end', () => {
+    expect(countsForWindow('20250310000000', '20250310095959', 1)).toEqual(countsBetween(at(2025, 3, 10), at(2025, 3, 10, 10), 1));
+    expect(countsForWindow('20250310000000', '20250310100000', 1)).toEqual(countsBetween(at(2025, 3, 10), at(2025, 3, 10, 10) + 1, 1));
   });
 
   it('is deterministic and gives a plausible weekday for seed 1', () => {
