@@ -6,6 +6,13 @@ const USAGE: Record<CommandName, { usage: string; about: string }> = {
     usage: 'usage: wolkvox-exporter [<flags>]',
     about: 'Prometheus exporter for the Wolkvox chat_15 report (WhatsApp Click Summary)',
   },
+  backfill: {
+    usage: 'usage: wolkvox-exporter backfill --from=YYYY-MM-DD --to=YYYY-MM-DD [<flags>]',
+    about:
+      'Writes the _total counters for a past range of local days as OpenMetrics text with timestamps, for ' +
+      '`promtool tsdb create-blocks-from openmetrics`. It takes the account flags of the exporter (--config.file, ' +
+      '--wolkvox.*, --log.*), prints the calls it will make, and refuses beyond --max-calls or the daily quota',
+  },
   healthcheck: {
     usage: 'usage: wolkvox-exporter healthcheck [<flags>]',
     about:
@@ -48,12 +55,15 @@ export function helpText(version: string, command: CommandName = 'exporter'): st
     lines.push(
       'Commands:',
       `${'  healthcheck'.padEnd(40)} check a running exporter (see wolkvox-exporter healthcheck --help)`,
+      `${'  backfill'.padEnd(40)} write past counters for promtool (see wolkvox-exporter backfill --help)`,
       '',
       `Environment: ${TOKEN_ENV} holds the token itself. A flag wins over its env var.`,
       '',
     );
+  } else if (command === 'healthcheck') {
+    lines.push('It also accepts every exporter flag (see wolkvox-exporter --help) and uses the web ones.', '');
   } else {
-    lines.push("It also accepts every exporter flag (see wolkvox-exporter --help) and uses the web ones.", '');
+    lines.push('It also takes the account flags of the exporter: --config.file, --wolkvox.*, --log.* (see wolkvox-exporter --help).', '');
   }
   return lines.join('\n');
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
+import { backfillCommand } from './backfill/command.js';
 import { helpText, versionText } from './cli.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError } from './config/error.js';
@@ -21,6 +22,7 @@ import { exporterArgvOfPidOne, healthcheck } from './healthcheck.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createSnapshotCache } from './poller/cache.js';
+import { createCounterStore } from './poller/counters.js';
 import { createPoller } from './poller/poller.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
 import { readBuildInfo } from './version.js';
@@ -75,9 +77,11 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
 
   const registry = new Registry();
   const cache = createSnapshotCache();
-  const metrics = createMetrics({ registry, cache, clock, accounts: () => accounts, build });
+  const counters = createCounterStore();
+  const metrics = createMetrics({ registry, cache, counters, clock, accounts: () => accounts, build });
   const poller = createPoller({
     accounts,
+    counters,
     clientFor: (account) =>
       createWolkvoxClient({ baseUrl: account.baseUrl, token: account.token, timeoutMs: account.timeoutMs }),
     cache,
@@ -165,6 +169,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       return 0;
     }
     if (command.command === 'healthcheck') return await runHealthcheck(argv.slice(1), env);
+    if (command.command === 'backfill') {
+      return await backfillCommand({
+        settings: command.settings,
+        env,
+        readFile: readUtf8,
+        clock: systemClock,
+        clientFor: (account) => createWolkvoxClient({ baseUrl: account.baseUrl, token: account.token, timeoutMs: account.timeoutMs }),
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+    }
     config = loadConfig({ settings: command.settings, env, readFile: readUtf8 });
   } catch (error) {
     if (argv[0] === 'healthcheck') {

@@ -12,7 +12,8 @@ function settingsOf(command: Command) {
 
 const ALL_FLAGS: readonly FlagSpec[] = FLAGS;
 const EXPORTER_FLAGS = ALL_FLAGS.filter((flag) => flag.commands.includes('exporter'));
-const HEALTHCHECK_ONLY = ALL_FLAGS.filter((flag) => !flag.commands.includes('exporter'));
+const HEALTHCHECK_ONLY = ALL_FLAGS.filter((flag) => !flag.commands.includes('exporter') && flag.commands.includes('healthcheck'));
+const BACKFILL_ONLY = ALL_FLAGS.filter((flag) => flag.commands.length === 1 && flag.commands[0] === 'backfill');
 
 function rejection(run: () => unknown): ConfigError {
   try {
@@ -84,6 +85,8 @@ describe('parseCommandLine', () => {
       'wolkvox.max-concurrency': 'WOLKVOX_MAX_CONCURRENCY',
       'wolkvox.daily-quota': 'WOLKVOX_DAILY_QUOTA',
       'collector.windows': 'WOLKVOX_WINDOWS',
+      'collector.counter.step': 'WOLKVOX_COUNTER_STEP',
+      'collector.counter.delay': 'WOLKVOX_COUNTER_DELAY',
       'collector.interval': 'WOLKVOX_INTERVAL',
       'collector.max-staleness': 'WOLKVOX_MAX_STALENESS',
       'web.listen-address': 'WOLKVOX_LISTEN_ADDRESS',
@@ -220,21 +223,30 @@ describe('helpText', () => {
   });
 
   const healthcheckText = helpText('1.2.3', 'healthcheck');
+  const backfillText = helpText('1.2.3', 'backfill');
+  /** Each flag is described once: under the exporter when it takes it, else under its own command. */
+  const helpOf = (flag: FlagSpec) => (flag.commands.includes('exporter') ? text : flag.commands.includes('healthcheck') ? healthcheckText : backfillText);
   const shownDefault = (flag: FlagSpec) => flag.default ?? flag.defaultHelp;
 
   it.each(ALL_FLAGS.map((flag) => [flag.name, flag] as const))('lists --%s with its help, default and env var, under its command', (name, flag) => {
     const placeholder = flag.placeholder !== undefined ? `=${flag.placeholder}` : '';
-    const own = flag.commands.includes('exporter') ? lines : healthcheckText.split('\n');
-    const other = flag.commands.includes('exporter') ? healthcheckText.split('\n') : lines;
-    const matching = own.filter((line) => line.startsWith(`  --${name}${placeholder} `));
+    const described = (help: string) => help.split('\n').filter((line) => line.startsWith(`  --${name}${placeholder} `));
+    const matching = described(helpOf(flag));
     expect(matching).toHaveLength(1);
-    expect(other.filter((line) => line.startsWith(`  --${name}${placeholder} `))).toHaveLength(0);
+    for (const other of [text, healthcheckText, backfillText].filter((help) => help !== helpOf(flag))) expect(described(other)).toHaveLength(0);
     const line = matching[0] ?? '';
     expect(line).toContain(flag.help);
     if (shownDefault(flag) !== undefined) expect(line).toContain(`default: ${shownDefault(flag)}`);
     else expect(line).not.toContain('default:');
     if (flag.env !== undefined) expect(line).toContain(`env: ${flag.env}`);
     else expect(line).not.toContain('env:');
+  });
+
+  it('backfill --help names the command, its own flags and the account flags it takes', () => {
+    expect(backfillText.split('\n')[0]).toBe('usage: wolkvox-exporter backfill --from=YYYY-MM-DD --to=YYYY-MM-DD [<flags>]');
+    expect(BACKFILL_ONLY.map((flag) => flag.name)).toEqual(['from', 'to', 'step', 'output', 'label', 'max-calls']);
+    expect(backfillText).toContain('--config.file, --wolkvox.*, --log.*');
+    expect(text).toMatch(/^ {2}backfill +write past counters for promtool/m);
   });
 
   it('healthcheck --help names the command and how it finds the exporter', () => {
@@ -252,6 +264,8 @@ describe('helpText', () => {
       'wolkvox.timeout': '60s',
       'wolkvox.max-concurrency': '1',
       'collector.windows': '1h,today',
+      'collector.counter.step': '1h',
+      'collector.counter.delay': '15m',
       'collector.interval': '5m',
       'collector.max-staleness': '3 x interval',
       'web.listen-address': ':9867',
@@ -276,6 +290,8 @@ describe('helpText', () => {
         'wolkvox.max-concurrency',
         'wolkvox.daily-quota',
         'collector.windows',
+        'collector.counter.step',
+        'collector.counter.delay',
         'collector.interval',
         'collector.max-staleness',
         'web.listen-address',

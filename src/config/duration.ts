@@ -1,4 +1,4 @@
-// Prometheus-style durations ("90s", "1h30m", "7d") and window names ("today", "yesterday"); pure.
+// Prometheus-style durations ("90s", "1h30m", "7d") and window names ("today", "last_week", ...); pure.
 
 const UNIT_MS = {
   ms: 1,
@@ -49,11 +49,21 @@ export function formatDuration(ms: number): string {
 export const MAX_WINDOW_MS = 31 * UNIT_MS.d;
 const MIN_WINDOW_MS = UNIT_MS.m;
 
-/** What a window polls: a rolling duration ending now, or a local calendar day. */
-export type WindowSpec =
-  | { kind: 'duration'; label: string; durationMs: number }
-  | { kind: 'today'; label: 'today' }
-  | { kind: 'yesterday'; label: 'yesterday' };
+/** The calendar windows, by name (spec: Windows and the API call). */
+export const CALENDAR_WINDOWS = ['today', 'yesterday', 'week', 'month', 'last_week', 'last_month'] as const;
+export type CalendarWindow = (typeof CALENDAR_WINDOWS)[number];
+
+/**
+ * What a window polls: a rolling duration ending now, or a local calendar period: `today`,
+ * `week` (from Monday) and `month` run up to now; `yesterday`, `last_week` and `last_month` are
+ * closed, whole periods before the current one.
+ */
+export type WindowSpec = { kind: 'duration'; label: string; durationMs: number } | { kind: CalendarWindow; label: CalendarWindow };
+
+/** True for windows whose bounds stay put until the next period: polled once, again only after failures. */
+export function isClosedWindow(spec: WindowSpec): boolean {
+  return spec.kind === 'yesterday' || spec.kind === 'last_week' || spec.kind === 'last_month';
+}
 
 /**
  * Parses one entry of `--collector.windows` / `windows:`. Returns an error message (without the
@@ -61,11 +71,11 @@ export type WindowSpec =
  */
 export function parseWindow(text: string): WindowSpec | string {
   const trimmed = text.trim();
-  if (trimmed === 'today') return { kind: 'today', label: 'today' };
-  if (trimmed === 'yesterday') return { kind: 'yesterday', label: 'yesterday' };
+  const calendar = CALENDAR_WINDOWS.find((name) => name === trimmed);
+  if (calendar !== undefined) return { kind: calendar, label: calendar };
   const durationMs = parseDuration(trimmed);
   if (durationMs === undefined) {
-    return `"${trimmed}" is not a window: use a duration such as 1h or 7d, "today" or "yesterday"`;
+    return `"${trimmed}" is not a window: use a duration such as 1h or 7d, or one of ${CALENDAR_WINDOWS.join(', ')}`;
   }
   if (durationMs < MIN_WINDOW_MS) return `window "${trimmed}" is shorter than 1m`;
   if (durationMs > MAX_WINDOW_MS) return `window "${trimmed}" is longer than 31d, the most one Wolkvox query may span`;

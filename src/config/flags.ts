@@ -2,7 +2,7 @@
 import { ConfigError } from './error.js';
 
 /** What the binary can be asked to do; `exporter` is the default, the others are a first word on argv. */
-export const COMMANDS = ['exporter', 'healthcheck'] as const;
+export const COMMANDS = ['exporter', 'healthcheck', 'backfill'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export type FlagSpec = {
@@ -14,6 +14,8 @@ export type FlagSpec = {
   defaultHelp?: string;
   placeholder?: string;
   boolean?: boolean;
+  /** May be given several times; each value is kept, in order (RawSettings.lists). */
+  repeatable?: boolean;
   help: string;
   /**
    * The commands that take the flag. The healthcheck takes every exporter flag, so it can be
@@ -23,29 +25,40 @@ export type FlagSpec = {
 };
 
 const EXPORTER = ['exporter', 'healthcheck'] as const;
+/** Where the accounts are and how to reach them: the backfill needs them too. */
+const ACCOUNTS = ['exporter', 'healthcheck', 'backfill'] as const;
 const HEALTHCHECK = ['healthcheck'] as const;
+const BACKFILL = ['backfill'] as const;
 
 /** Every flag (spec: Flags). Parsing, defaults and --help all read this table. */
 export const FLAGS = [
-  { name: 'config.file', env: 'WOLKVOX_CONFIG_FILE', placeholder: 'FILE', help: 'YAML file with several Wolkvox accounts', commands: EXPORTER },
-  { name: 'wolkvox.server', env: 'WOLKVOX_SERVER', placeholder: 'ID', help: '4-digit Wolkvox server id, e.g. 0032 for https://wv0032.wolkvox.com', commands: EXPORTER },
-  { name: 'wolkvox.token-file', env: 'WOLKVOX_TOKEN_FILE', placeholder: 'FILE', help: 'file holding the Wolkvox token (or set WOLKVOX_TOKEN; the token is never read from argv)', commands: EXPORTER },
-  { name: 'wolkvox.account', env: 'WOLKVOX_ACCOUNT', placeholder: 'NAME', defaultHelp: 'the server id', help: 'value of the account label', commands: EXPORTER },
-  { name: 'wolkvox.base-url', env: 'WOLKVOX_BASE_URL', placeholder: 'URL', defaultHelp: 'https://wv<server>.wolkvox.com', help: 'Wolkvox API origin (proxies, tests); with --config.file, the default for accounts without base_url', commands: EXPORTER },
-  { name: 'wolkvox.timezone', env: 'WOLKVOX_TIMEZONE', placeholder: 'ZONE', default: 'America/Bogota', help: 'IANA time zone that date_ini/date_end are written in', commands: EXPORTER },
-  { name: 'wolkvox.timeout', env: 'WOLKVOX_TIMEOUT', placeholder: 'DURATION', default: '60s', help: 'timeout of one API call', commands: EXPORTER },
-  { name: 'wolkvox.max-concurrency', env: 'WOLKVOX_MAX_CONCURRENCY', placeholder: 'N', default: '1', help: 'API calls in flight per token, 1 or 2 (Wolkvox rejects a third)', commands: EXPORTER },
-  { name: 'wolkvox.daily-quota', env: 'WOLKVOX_DAILY_QUOTA', placeholder: 'CALLS', help: "the token's API calls per day (licenses x 1000), if known", commands: EXPORTER },
-  { name: 'collector.windows', env: 'WOLKVOX_WINDOWS', placeholder: 'LIST', default: '1h,today', help: 'comma list of windows: durations 1m..31d, today, yesterday', commands: EXPORTER },
+  { name: 'config.file', env: 'WOLKVOX_CONFIG_FILE', placeholder: 'FILE', help: 'YAML file with several Wolkvox accounts', commands: ACCOUNTS },
+  { name: 'wolkvox.server', env: 'WOLKVOX_SERVER', placeholder: 'ID', help: '4-digit Wolkvox server id, e.g. 0032 for https://wv0032.wolkvox.com', commands: ACCOUNTS },
+  { name: 'wolkvox.token-file', env: 'WOLKVOX_TOKEN_FILE', placeholder: 'FILE', help: 'file holding the Wolkvox token (or set WOLKVOX_TOKEN; the token is never read from argv)', commands: ACCOUNTS },
+  { name: 'wolkvox.account', env: 'WOLKVOX_ACCOUNT', placeholder: 'NAME', defaultHelp: 'the server id', help: 'value of the account label', commands: ACCOUNTS },
+  { name: 'wolkvox.base-url', env: 'WOLKVOX_BASE_URL', placeholder: 'URL', defaultHelp: 'https://wv<server>.wolkvox.com', help: 'Wolkvox API origin (proxies, tests); with --config.file, the default for accounts without base_url', commands: ACCOUNTS },
+  { name: 'wolkvox.timezone', env: 'WOLKVOX_TIMEZONE', placeholder: 'ZONE', default: 'America/Bogota', help: 'IANA time zone that date_ini/date_end are written in', commands: ACCOUNTS },
+  { name: 'wolkvox.timeout', env: 'WOLKVOX_TIMEOUT', placeholder: 'DURATION', default: '60s', help: 'timeout of one API call', commands: ACCOUNTS },
+  { name: 'wolkvox.max-concurrency', env: 'WOLKVOX_MAX_CONCURRENCY', placeholder: 'N', default: '1', help: 'API calls in flight per token, 1 or 2 (Wolkvox rejects a third)', commands: ACCOUNTS },
+  { name: 'wolkvox.daily-quota', env: 'WOLKVOX_DAILY_QUOTA', placeholder: 'CALLS', help: "the token's API calls per day (licenses x 1000), if known", commands: ACCOUNTS },
+  { name: 'collector.windows', env: 'WOLKVOX_WINDOWS', placeholder: 'LIST', default: '1h,today', help: 'comma list of windows: durations 1m..31d, today, yesterday, week, month, last_week, last_month', commands: EXPORTER },
+  { name: 'collector.counter.step', env: 'WOLKVOX_COUNTER_STEP', placeholder: 'DURATION', default: '1h', help: 'length of the settled chunks summed into the _total counters, 1m..1d; 0 turns counters off', commands: EXPORTER },
+  { name: 'collector.counter.delay', env: 'WOLKVOX_COUNTER_DELAY', placeholder: 'DURATION', default: '15m', help: 'how long after a chunk ends it is queried, so late chats have settled', commands: EXPORTER },
   { name: 'collector.interval', env: 'WOLKVOX_INTERVAL', placeholder: 'DURATION', default: '5m', help: 'how often each window is polled', commands: EXPORTER },
   { name: 'collector.max-staleness', env: 'WOLKVOX_MAX_STALENESS', placeholder: 'DURATION', defaultHelp: '3 x interval', help: 'how long the last good values are served after failures; at least the interval', commands: EXPORTER },
   { name: 'web.listen-address', env: 'WOLKVOX_LISTEN_ADDRESS', placeholder: 'ADDRESS', default: ':9867', help: 'address to serve the web interface and metrics on', commands: EXPORTER },
   { name: 'web.telemetry-path', placeholder: 'PATH', default: '/metrics', help: 'path under which metrics are served', commands: EXPORTER },
   { name: 'web.config.file', placeholder: 'FILE', help: 'exporter-toolkit web config file: TLS and basic auth', commands: EXPORTER },
   { name: 'web.enable-lifecycle', boolean: true, default: 'false', help: 'enable POST /-/reload', commands: EXPORTER },
-  { name: 'log.level', env: 'LOG_LEVEL', placeholder: 'LEVEL', default: 'info', help: 'one of debug, info, warn, error', commands: EXPORTER },
-  { name: 'log.format', env: 'LOG_FORMAT', placeholder: 'FORMAT', default: 'json', help: 'json or logfmt', commands: EXPORTER },
+  { name: 'log.level', env: 'LOG_LEVEL', placeholder: 'LEVEL', default: 'info', help: 'one of debug, info, warn, error', commands: ACCOUNTS },
+  { name: 'log.format', env: 'LOG_FORMAT', placeholder: 'FORMAT', default: 'json', help: 'json or logfmt', commands: ACCOUNTS },
   { name: 'demo', boolean: true, default: 'false', help: 'run against the built-in Wolkvox simulator; no token needed', commands: EXPORTER },
+  { name: 'from', placeholder: 'YYYY-MM-DD', help: 'first local day to backfill (required)', commands: BACKFILL },
+  { name: 'to', placeholder: 'YYYY-MM-DD|TIME', help: 'last local day to backfill, whole; or an RFC 3339 instant to stop at, such as where a running exporter\'s counters began (required)', commands: BACKFILL },
+  { name: 'step', placeholder: 'DURATION', default: '1d', help: 'length of each backfilled chunk (one API call each), 1h..1d', commands: BACKFILL },
+  { name: 'output', placeholder: 'FILE', defaultHelp: 'stdout', help: 'where to write the OpenMetrics text', commands: BACKFILL },
+  { name: 'label', placeholder: 'NAME=VALUE', repeatable: true, help: 'a label for every series, such as job or instance, so they join the scraped ones (repeatable)', commands: BACKFILL },
+  { name: 'max-calls', placeholder: 'N', help: 'refuse to start when the backfill would make more API calls than this', commands: BACKFILL },
   { name: 'healthcheck.username', env: 'WOLKVOX_HEALTHCHECK_USERNAME', placeholder: 'USER', help: 'basic auth user, when the web config has basic_auth_users', commands: HEALTHCHECK },
   { name: 'healthcheck.password-file', env: 'WOLKVOX_HEALTHCHECK_PASSWORD_FILE', placeholder: 'FILE', help: "file holding that user's password (trailing newline trimmed)", commands: HEALTHCHECK },
   { name: 'healthcheck.cert-file', env: 'WOLKVOX_HEALTHCHECK_CERT_FILE', placeholder: 'FILE', help: 'client certificate, when the web config asks for one', commands: HEALTHCHECK },
@@ -64,6 +77,8 @@ export type RawValue = { value: string; key: string };
 /** What the user gave, flag or env; defaults are not in here (see settingOrDefault). */
 export type RawSettings = {
   values: Partial<Record<FlagName, RawValue>>;
+  /** Every value of a repeatable flag, in order; present only when one was given. */
+  lists?: Partial<Record<FlagName, RawValue[]>>;
   token?: RawValue;
 };
 
@@ -95,6 +110,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const args = command === 'exporter' ? argv : argv.slice(1);
   const offset = argv.length - args.length;
   const fromArgv: Partial<Record<FlagName, RawValue>> = {};
+  const lists: Partial<Record<FlagName, RawValue[]>> = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     if (arg === '--help' || arg === '-h') return { kind: 'help', command };
@@ -123,7 +139,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       const where = command === 'exporter' ? 'the exporter' : `the ${command} command`;
       throw new ConfigError(key, `is not a flag of ${where} (see --help)`);
     }
-    if (fromArgv[name as FlagName]) throw new ConfigError(key, 'flag given more than once');
+    if (fromArgv[name as FlagName] && !flag.repeatable) throw new ConfigError(key, 'flag given more than once');
     let value: string;
     if (flag.boolean) {
       value = inline === undefined ? 'true' : parseBoolean(inline, key);
@@ -137,7 +153,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     }
     // `--web.config.file=$UNSET` must not quietly mean "no TLS, no auth" (spec: Flags).
     if (value === '') throw new ConfigError(key, 'is empty: an empty value does not turn anything off; leave the flag out instead');
-    fromArgv[name as FlagName] = { value, key };
+    if (flag.repeatable) (lists[name as FlagName] ??= []).push({ value, key });
+    else fromArgv[name as FlagName] = { value, key };
   }
 
   const values: Partial<Record<FlagName, RawValue>> = {};
@@ -155,7 +172,11 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   return {
     kind: 'run',
     command,
-    settings: { values, ...(token !== undefined && token !== '' ? { token: { value: token, key: TOKEN_ENV } } : {}) },
+    settings: {
+      values,
+      ...(Object.keys(lists).length > 0 ? { lists } : {}),
+      ...(token !== undefined && token !== '' ? { token: { value: token, key: TOKEN_ENV } } : {}),
+    },
   };
 }
 

@@ -9,6 +9,8 @@ import { formatDuration } from './duration.js';
 import {
   baseUrlSchema,
   configFileSchema,
+  counterDelaySchema,
+  counterStepSchema,
   dailyQuotaSchema,
   listenAddressSchema,
   LOG_FORMATS,
@@ -41,6 +43,10 @@ export const DEMO_ACCOUNT = 'demo';
 export const DEMO_TOKEN = 'demo-token';
 /** `--demo` polls every 15 s unless --collector.interval says otherwise. */
 export const DEMO_INTERVAL_MS = 15_000;
+/** `--demo` windows, counter step and delay unless their flags say otherwise. */
+export const DEMO_WINDOWS = '1h,today,week,month';
+export const DEMO_COUNTER_STEP_MS = 60_000;
+export const DEMO_COUNTER_DELAY_MS = 10_000;
 
 /** Settings that describe where a real account is; the demo has its own (the built-in simulator). */
 const ACCOUNT_FLAGS = ['wolkvox.server', 'wolkvox.token-file', 'wolkvox.account', 'wolkvox.base-url'] as const satisfies readonly FlagName[];
@@ -114,6 +120,8 @@ type CommonSettings = {
   windows: AccountConfig['windows'];
   baseUrl?: string;
   dailyQuota?: number;
+  counterStepMs: number;
+  counterDelayMs: number;
 };
 
 function commonFromSettings(settings: RawSettings): CommonSettings {
@@ -127,6 +135,8 @@ function commonFromSettings(settings: RawSettings): CommonSettings {
     windows: required(settings, 'collector.windows', windowCsvSchema),
     baseUrl: setting(settings, 'wolkvox.base-url', baseUrlSchema),
     dailyQuota: setting(settings, 'wolkvox.daily-quota', dailyQuotaSchema),
+    counterStepMs: required(settings, 'collector.counter.step', counterStepSchema),
+    counterDelayMs: required(settings, 'collector.counter.delay', counterDelaySchema),
   };
 }
 
@@ -155,6 +165,8 @@ function finishAccount(
     timeoutMs: common.timeoutMs,
     maxConcurrency: common.maxConcurrency,
     ...(common.dailyQuota !== undefined ? { dailyQuota: common.dailyQuota } : {}),
+    counterStepMs: common.counterStepMs,
+    counterDelayMs: common.counterDelayMs,
   };
 }
 
@@ -241,6 +253,8 @@ function fileAccounts(
       maxConcurrency: account.max_concurrency ?? file.max_concurrency ?? common.maxConcurrency,
       windows: account.windows ?? file.windows ?? common.windows,
       dailyQuota: account.daily_quota ?? common.dailyQuota,
+      counterStepMs: account.counter_step ?? file.counter_step ?? common.counterStepMs,
+      counterDelayMs: account.counter_delay ?? file.counter_delay ?? common.counterDelayMs,
     };
     const baseUrl = account.base_url ?? common.baseUrl ?? defaultBaseUrl(account.server ?? '');
     const fromFile = maxStaleness !== undefined && maxStaleness !== common.maxStaleness;
@@ -258,8 +272,15 @@ function demoAccount(settings: RawSettings, common: CommonSettings): AccountConf
     (raw) => raw !== undefined,
   );
   if (unused) throw new ConfigError(unused.key, 'cannot be combined with --demo, which polls its built-in simulator');
-  // The simulator has no quota: poll it often enough that a person trying the demo sees numbers move.
-  const demoCommon = settings.values['collector.interval'] ? common : { ...common, intervalMs: DEMO_INTERVAL_MS };
+  // The simulator has no quota: poll it often enough, settle chunks soon enough and show the calendar
+  // windows, so that a person trying the demo sees numbers, history and every dashboard panel move.
+  const demoCommon = {
+    ...common,
+    ...(settings.values['collector.interval'] ? {} : { intervalMs: DEMO_INTERVAL_MS }),
+    ...(settings.values['collector.windows'] ? {} : { windows: parseSetting({ value: DEMO_WINDOWS, key: '--collector.windows' }, windowCsvSchema) }),
+    ...(settings.values['collector.counter.step'] ? {} : { counterStepMs: DEMO_COUNTER_STEP_MS }),
+    ...(settings.values['collector.counter.delay'] ? {} : { counterDelayMs: DEMO_COUNTER_DELAY_MS }),
+  };
   return finishAccount(demoCommon, { name: DEMO_ACCOUNT, baseUrl: 'http://127.0.0.1:0', token: new Secret(DEMO_TOKEN) });
 }
 

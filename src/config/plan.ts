@@ -1,4 +1,5 @@
 // How many API calls a config spends per day, and the start-up warnings about it; pure.
+import { isClosedWindow } from './duration.js';
 import type { AccountConfig } from './schema.js';
 import { groupByToken } from './tokens.js';
 
@@ -9,12 +10,14 @@ export const DEFAULT_DAILY_QUOTA = 1_000;
 export const SUGGESTED_MIN_INTERVAL_MS = 5 * 60_000;
 
 /**
- * Calls per day this account's windows make when every poll succeeds first time. A closed window
- * (`yesterday`) is fetched once a day, so it counts 1, not 86400 / interval.
+ * Calls per day this account makes when every poll succeeds first time: each window 86400 /
+ * interval, except closed ones (`yesterday`, `last_week`, `last_month`), fetched once per period,
+ * which count 1 at most; plus one call per counter chunk, 86400 / counter step (spec: History).
  */
-export function plannedDailyCalls(account: Pick<AccountConfig, 'windows' | 'intervalMs'>): number {
+export function plannedDailyCalls(account: Pick<AccountConfig, 'windows' | 'intervalMs' | 'counterStepMs'>): number {
   const perWindow = DAY_MS / account.intervalMs;
-  return account.windows.reduce((sum, window) => sum + (window.kind === 'yesterday' ? 1 : perWindow), 0);
+  const windows = account.windows.reduce((sum, window) => sum + (isClosedWindow(window) ? 1 : perWindow), 0);
+  return windows + (account.counterStepMs > 0 ? DAY_MS / account.counterStepMs : 0);
 }
 
 /** Human-readable warnings for the start-up log (spec: --collector.interval). */

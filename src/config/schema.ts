@@ -32,6 +32,17 @@ export const positiveDurationSchema = durationSchema.refine((ms) => ms >= 1_000,
   message: 'must be at least 1s',
 });
 
+/** The chunk length of the _total counters: 0 turns them off; else 1m to 1d, since a chunk never crosses a local midnight. */
+export const counterStepSchema = z
+  // YAML reads a bare 0 as a number: the one duration that needs no unit.
+  .preprocess((value) => (value === 0 ? '0' : value), durationSchema)
+  .refine((ms) => ms === 0 || (ms >= 60_000 && ms <= 86_400_000), { message: 'must be 0 (counters off) or between 1m and 1d' });
+
+/** How long after its end a chunk is queried; up to a day. */
+export const counterDelaySchema = z
+  .preprocess((value) => (value === 0 ? '0' : value), durationSchema)
+  .refine((ms) => ms <= 86_400_000, { message: 'must be at most 1d' });
+
 export const timeZoneSchema = z.string().refine(isTimeZone, {
   error: (issue) => `unknown time zone "${String(issue.input)}": use an IANA name such as America/Bogota`,
 });
@@ -101,6 +112,8 @@ const sharedFileKeys = {
   windows: windowListSchema().optional(),
   timezone: timeZoneSchema.optional(),
   max_concurrency: maxConcurrencySchema.optional(),
+  counter_step: counterStepSchema.optional(),
+  counter_delay: counterDelaySchema.optional(),
 };
 
 export const fileAccountSchema = z.strictObject({
@@ -136,6 +149,10 @@ export const accountConfigSchema = z.object({
   timeoutMs: z.number(),
   maxConcurrency: z.union([z.literal(1), z.literal(2)]),
   dailyQuota: z.number().optional(),
+  /** Length of the chunks summed into the _total counters; 0 means no counters (spec: History). */
+  counterStepMs: z.number(),
+  /** How long after a chunk ends it is queried. */
+  counterDelayMs: z.number(),
 });
 export type AccountConfig = z.infer<typeof accountConfigSchema>;
 

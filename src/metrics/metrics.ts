@@ -4,11 +4,17 @@ import type { Clock } from '../clock.js';
 import { plannedDailyCalls } from '../config/plan.js';
 import type { AccountConfig } from '../config/schema.js';
 import type { SnapshotCache } from '../poller/cache.js';
+import type { CounterStore } from '../poller/counters.js';
 import { OUTCOMES, type Outcome } from '../wolkvox/outcome.js';
 import type { Chat15Field } from '../wolkvox/response.js';
 
 export const WHATSAPP_CHATS = 'wolkvox_whatsapp_chats';
 export const WHATSAPP_HANDLED_CHATS = 'wolkvox_whatsapp_handled_chats';
+export const WHATSAPP_CHATS_TOTAL = 'wolkvox_whatsapp_chats_total';
+export const WHATSAPP_HANDLED_CHATS_TOTAL = 'wolkvox_whatsapp_handled_chats_total';
+export const COUNTER_SETTLED_UNTIL = 'wolkvox_counters_settled_until_timestamp_seconds';
+export const COUNTER_STEP = 'wolkvox_counters_step_seconds';
+export const COUNTER_DELAY = 'wolkvox_counters_delay_seconds';
 export const UP = 'wolkvox_up';
 export const LAST_SUCCESS_TIMESTAMP = 'wolkvox_last_success_timestamp_seconds';
 export const WINDOW_START_TIMESTAMP = 'wolkvox_window_start_timestamp_seconds';
@@ -51,6 +57,7 @@ export type BuildInfo = { version: string; revision: string };
 export type MetricsDeps = {
   registry: Registry;
   cache: SnapshotCache;
+  counters: CounterStore;
   clock: Clock;
   /** The accounts of the config in force; read at scrape time so a reload shows at once. */
   accounts: () => readonly AccountConfig[];
@@ -81,7 +88,7 @@ export type Exposition = {
 
 const CACHED = 'Cached from the last chat_15 poll; polled in the background, not at scrape time.';
 
-export function createMetrics({ registry, cache, clock, accounts, build }: MetricsDeps): Metrics {
+export function createMetrics({ registry, cache, counters, clock, accounts, build }: MetricsDeps): Metrics {
   collectDefaultMetrics({ register: registry });
   for (const name of NON_CONFORMING_DEFAULTS) registry.removeSingleMetric(name);
   const defaultNames = new Set(registry.getMetricsAsArray().map((metric) => metric.name));
@@ -178,6 +185,61 @@ export function createMetrics({ registry, cache, clock, accounts, build }: Metri
     },
   });
 
+  // spec: History. Counters, so that increase() over any range the user picks works; each series
+  // exists at 0 from the start, so increase() also sees the first chunk.
+  new Counter({
+    name: WHATSAPP_CHATS_TOTAL,
+    help: 'WhatsApp chats that began from a click-to-WhatsApp ad or post, by who handled them, summed over settled chunks of counter_step (queried counter_delay after each ends).',
+    labelNames: [LABEL_ACCOUNT, LABEL_SOURCE, LABEL_HANDLER],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { account, totals } of counters.view()) {
+        for (const { field, source, handler } of PER_SOURCE) this.inc({ account, source, handler }, totals[field]);
+      }
+    },
+  });
+
+  new Counter({
+    name: WHATSAPP_HANDLED_CHATS_TOTAL,
+    help: 'All WhatsApp chats handled by bots only or that needed an agent (total_chatbot, total_agents), summed over settled chunks like wolkvox_whatsapp_chats_total.',
+    labelNames: [LABEL_ACCOUNT, LABEL_HANDLER],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { account, totals } of counters.view()) {
+        for (const { field, handler } of HANDLED) this.inc({ account, handler }, totals[field]);
+      }
+    },
+  });
+
+  new Gauge({
+    name: COUNTER_SETTLED_UNTIL,
+    help: 'Unix time of the end of the last chunk added to the _total counters (their start, before the first chunk settles).',
+    labelNames: [LABEL_ACCOUNT],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { account, settledUntilMs } of counters.view()) this.set({ account }, settledUntilMs / 1000);
+    },
+  });
+
+  for (const [name, key, help] of [
+    [COUNTER_STEP, 'counterStepMs', 'Length of the chunks summed into the _total counters (counter_step), for alerts on how far they lag.'],
+    [COUNTER_DELAY, 'counterDelayMs', 'How long after a chunk ends it is queried (counter_delay), for alerts on how far the counters lag.'],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: [LABEL_ACCOUNT],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const account of accounts()) if (account.counterStepMs > 0) this.set({ account: account.name }, account[key] / 1000);
+      },
+    });
+  }
+
   const requests = new Counter({
     name: REQUESTS_TOTAL,
     help: 'Wolkvox chat_15 API calls made, retries included, by outcome.',
@@ -195,7 +257,7 @@ export function createMetrics({ registry, cache, clock, accounts, build }: Metri
 
   new Gauge({
     name: PLANNED_DAILY_CALLS,
-    help: 'API calls a day the current config makes (windows x 86400 / interval; a yesterday window counts 1), to compare with the token quota.',
+    help: 'API calls a day the current config makes (windows x 86400 / interval, a closed window counting 1, plus 86400 / counter_step), to compare with the token quota.',
     labelNames: [LABEL_ACCOUNT],
     registers: [registry],
     collect() {
@@ -282,7 +344,7 @@ export function createMetrics({ registry, cache, clock, accounts, build }: Metri
     const render = (names: readonly string[]) => Promise.all(names.map((name) => registry.getSingleMetricAsString(name)));
     const chunks = async (): Promise<Buffer[]> => {
       const now = clock.now();
-      const key = `${cache.version()}/${version}`;
+      const key = `${cache.version()}/${counters.version()}/${version}`;
       if (!memo || memo.key !== key || now > memo.validUntilMs) {
         const validUntilMs = cache.nextExpiryMs(now);
         memo = { key, validUntilMs, text: Buffer.from(`${(await render(ownNames)).join('\n')}\n`) };

@@ -1,4 +1,4 @@
-// One poll of one window: the retry loop, closed-window reuse, and recording the outcome in the cache.
+// One poll: the retry loop of a call, a window's poll (closed-window reuse, the cache), and the counters' chunk polls.
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
 import type { WindowSpec } from '../config/duration.js';
@@ -6,10 +6,12 @@ import type { AccountConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { WolkvoxClient } from '../wolkvox/client.js';
 import { isRetryable, WolkvoxError, type Outcome } from '../wolkvox/outcome.js';
-import { zeroCounts } from '../wolkvox/response.js';
+import { zeroCounts, type Counts } from '../wolkvox/response.js';
+import { chunkStartingAt, settlesAt } from '../wolkvox/chunks.js';
 import { computeWindow, isClosedWindow, type WindowBounds } from '../wolkvox/window.js';
 import { backoffFor, retryDelayMs } from './backoff.js';
 import type { SnapshotCache } from './cache.js';
+import type { CounterStore } from './counters.js';
 import type { Limiter } from './limiter.js';
 import type { QuotaPauses } from './quota.js';
 
@@ -33,7 +35,12 @@ export type PollContext = {
   accounts(): readonly AccountConfig[];
   /** Aborted at shutdown: cancels calls in flight and wakes retry waits. */
   signal: AbortSignal;
+  /** The _total counters, which counter polls add settled chunks to. */
+  counters: CounterStore;
 };
+
+/** What a call with retries needs of the context: the backfill builds just this much. */
+export type CallContext = Pick<PollContext, 'onRequest' | 'random' | 'retries' | 'limiterFor' | 'quota' | 'accounts' | 'signal'>;
 
 /** What one poll polls. */
 export type WindowTarget = {
@@ -65,9 +72,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** One API call with a slot of the token held. Undefined when shutdown or reload cancelled it. */
 async function callOnce(
-  context: PollContext,
-  target: WindowTarget,
-  bounds: WindowBounds,
+  context: CallContext,
+  target: Pick<WindowTarget, 'account' | 'client'>,
+  bounds: Pick<WindowBounds, 'dateIni' | 'dateEnd'>,
   cancelled: () => boolean,
 ): Promise<CallAnswer | undefined> {
   const { account, client } = target;
@@ -90,12 +97,62 @@ async function callOnce(
   }
 }
 
+/** How a fetch with retries ended. */
+export type FetchOutcome =
+  /** Counts for the bounds: a success, or no data in them (all zeros). */
+  | { kind: 'counts'; counts: Counts; outcome: 'success' | 'no_data' }
+  /** Every attempt failed; `failure` is the last. */
+  | { kind: 'failed'; failure: WolkvoxError; attempts: number }
+  /** The token is paused by its daily quota: no call was made, or the call hit the quota. */
+  | { kind: 'paused' }
+  /** Shutdown or reload cut it short: it says nothing about Wolkvox. */
+  | { kind: 'cancelled' };
+
 /**
- * Polls one window once: up to 1 + retries calls, recorded in the cache and through onRequest.
- * `cancelled` says the poll was cut short by shutdown or reload; such a poll records nothing.
+ * Up to 1 + retries calls for `bounds` (spec: Reading the response): retryable failures back off
+ * with jitter, the others end it. Every call is reported through onRequest; nothing is cached.
+ */
+export async function fetchWithRetries(
+  context: CallContext,
+  target: Pick<WindowTarget, 'account' | 'client'>,
+  bounds: Pick<WindowBounds, 'dateIni' | 'dateEnd'>,
+  cancelled: () => boolean,
+  log: Logger,
+): Promise<FetchOutcome> {
+  const { account } = target;
+  const backoff = backoffFor(account.intervalMs);
+  for (let attempt = 0; ; attempt++) {
+    const answer = await callOnce(context, target, bounds, cancelled);
+    // A call cut short by shutdown or reload says nothing about Wolkvox: do not count it.
+    if (!answer || cancelled()) return { kind: 'cancelled' };
+    if (answer.paused) return { kind: 'paused' };
+    if ('result' in answer) {
+      const { result } = answer;
+      context.onRequest(account.name, result.kind, answer.seconds);
+      // spec: 404 or code 404 is "no data in the window": all zeros, a success.
+      return { kind: 'counts', counts: result.kind === 'success' ? result.counts : zeroCounts(), outcome: result.kind };
+    }
+    const { failure } = answer;
+    context.onRequest(account.name, failure.kind, answer.seconds);
+    // callOnce() paused the token's accounts while it still held the slot.
+    if (failure.kind === 'quota_exceeded') return { kind: 'paused' };
+    if (isRetryable(failure.kind) && attempt < context.retries) {
+      const delay = retryDelayMs(attempt, backoff, context.random);
+      log.debug({ outcome: failure.kind, attempt: attempt + 1, retry_in_ms: delay, err: failure.message }, 'call failed, retrying');
+      await sleep(delay, context.signal);
+      if (cancelled()) return { kind: 'cancelled' };
+      continue;
+    }
+    return { kind: 'failed', failure, attempts: attempt + 1 };
+  }
+}
+
+/**
+ * Polls one window once and records the outcome in the cache. `cancelled` says the poll was cut
+ * short by shutdown or reload; such a poll records nothing.
  */
 export async function pollWindow(context: PollContext, target: WindowTarget, cancelled: () => boolean): Promise<void> {
-  const { cache, clock, onRequest } = context;
+  const { cache, clock } = context;
   const { account, spec } = target;
   const log = context.logger.child({ account: account.name, window: spec.label });
   if (context.quota.isPaused(account)) {
@@ -104,45 +161,68 @@ export async function pollWindow(context: PollContext, target: WindowTarget, can
   }
   const now = clock.now();
   const bounds = computeWindow(spec, now, account.timeZone);
-  // spec: `yesterday` is closed: fetched once after midnight, again only after failures.
+  // spec: closed windows (yesterday, last_week, last_month) are fetched once, again only after failures.
   if (isClosedWindow(spec) && cache.lastBounds(account.name, spec.label)?.dateIni === bounds.dateIni) {
     cache.confirm(account.name, spec.label, now);
     return;
   }
-  const backoff = backoffFor(account.intervalMs);
-  for (let attempt = 0; ; attempt++) {
-    const answer = await callOnce(context, target, bounds, cancelled);
-    // A call cut short by shutdown or reload says nothing about Wolkvox: do not count it.
-    if (!answer || cancelled()) return;
-    if (answer.paused) {
+  const outcome = await fetchWithRetries(context, target, bounds, cancelled, log);
+  switch (outcome.kind) {
+    case 'cancelled':
+      return;
+    case 'counts':
+      cache.recordSuccess(account.name, spec.label, outcome.counts, bounds, clock.now());
+      log.debug({ outcome: outcome.outcome, date_ini: bounds.dateIni, date_end: bounds.dateEnd }, 'poll succeeded');
+      return;
+    case 'paused':
       cache.recordFailure(account.name, spec.label);
       return;
-    }
-    if ('result' in answer) {
-      const { result } = answer;
-      onRequest(account.name, result.kind, answer.seconds);
-      // spec: 404 or code 404 is "no data in the window": all zeros, a success.
-      const counts = result.kind === 'success' ? result.counts : zeroCounts();
-      cache.recordSuccess(account.name, spec.label, counts, bounds, clock.now());
-      log.debug({ outcome: result.kind, date_ini: bounds.dateIni, date_end: bounds.dateEnd }, 'poll succeeded');
-      return;
-    }
-    const { failure } = answer;
-    onRequest(account.name, failure.kind, answer.seconds);
-    if (failure.kind === 'quota_exceeded') {
-      // callOnce() paused the token's accounts while it still held the slot.
+    case 'failed': {
+      const { failure, attempts } = outcome;
       cache.recordFailure(account.name, spec.label);
+      log.warn({ outcome: failure.kind, attempts, status: failure.status, err: failure.message }, 'poll failed');
       return;
     }
-    if (isRetryable(failure.kind) && attempt < context.retries) {
-      const delay = retryDelayMs(attempt, backoff, context.random);
-      log.debug({ outcome: failure.kind, attempt: attempt + 1, retry_in_ms: delay, err: failure.message }, 'call failed, retrying');
-      await sleep(delay, context.signal);
-      if (cancelled()) return;
-      continue;
+  }
+}
+
+/** What one account's counter poll needs. */
+export type CounterTarget = Pick<WindowTarget, 'account' | 'client'>;
+
+/**
+ * Adds every chunk of the account that has settled by now, oldest first, one call each (spec:
+ * History). A failure or a quota pause leaves the chunk pending, to be tried again: chunks are
+ * delayed, never skipped or repeated. Resolves with the instant the next chunk is due.
+ */
+export async function pollCounters(context: PollContext, target: CounterTarget, cancelled: () => boolean): Promise<number> {
+  const { clock, counters, quota } = context;
+  const { account } = target;
+  const log = context.logger.child({ account: account.name, counters: true });
+  for (;;) {
+    const settledUntil = counters.settledUntil(account.name);
+    if (settledUntil === undefined || cancelled()) return Infinity;
+    const chunk = chunkStartingAt(settledUntil, account.counterStepMs, account.timeZone);
+    const due = settlesAt(chunk, account.counterDelayMs);
+    if (clock.now() < due) return due;
+    if (quota.isPaused(account)) return quota.resumesAt(account) ?? clock.now() + account.intervalMs;
+    const outcome = await fetchWithRetries(context, target, chunk, cancelled, log);
+    switch (outcome.kind) {
+      case 'cancelled':
+        return Infinity;
+      case 'counts':
+        counters.add(account.name, chunk, outcome.counts);
+        log.debug({ outcome: outcome.outcome, date_ini: chunk.dateIni, date_end: chunk.dateEnd }, 'counter chunk settled');
+        continue;
+      case 'paused':
+        return quota.resumesAt(account) ?? clock.now() + account.intervalMs;
+      case 'failed': {
+        const { failure, attempts } = outcome;
+        log.warn(
+          { outcome: failure.kind, attempts, status: failure.status, err: failure.message, date_ini: chunk.dateIni, date_end: chunk.dateEnd },
+          'counter chunk failed; it stays pending and is tried again after an interval',
+        );
+        return clock.now() + account.intervalMs;
+      }
     }
-    cache.recordFailure(account.name, spec.label);
-    log.warn({ outcome: failure.kind, attempts: attempt + 1, status: failure.status, err: failure.message }, 'poll failed');
-    return;
   }
 }

@@ -1,13 +1,15 @@
-// Background polling, wired together: a schedule of window polls, per-token limiters and quota pauses, and the reload diff.
+// Background polling, wired together: a schedule of window and counter polls, per-token limiters and quota pauses, and the reload diff.
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock.js';
 import type { AccountConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { WolkvoxClient } from '../wolkvox/client.js';
 import type { Outcome } from '../wolkvox/outcome.js';
+import { firstChunkAfterStart } from '../wolkvox/chunks.js';
 import { windowKey, type SnapshotCache } from './cache.js';
+import type { CounterStore } from './counters.js';
 import { createTokenLimiters } from './limiter.js';
-import { DEFAULT_RETRIES, pollWindow, type PollContext, type WindowTarget } from './poll.js';
+import { DEFAULT_RETRIES, pollCounters, pollWindow, type CounterTarget, type PollContext, type WindowTarget } from './poll.js';
 import { createQuotaPauses } from './quota.js';
 import { createSchedule, nextSlotMs, type Task } from './schedule.js';
 
@@ -17,6 +19,8 @@ export type PollerDeps = {
   accounts: readonly AccountConfig[];
   clientFor(account: AccountConfig): WolkvoxClient;
   cache: SnapshotCache;
+  /** The _total counters; accounts with a counter step add their settled chunks here. */
+  counters: CounterStore;
   clock: Clock;
   logger: Logger;
   /** Called once per API call, retries included (main passes metrics.recordRequest). */
@@ -43,6 +47,9 @@ export type Poller = {
   trackedTokens(): number;
 };
 
+/** The schedule key of an account's counter polls; a NUL keeps it apart from every window key. */
+const countersKey = (account: string): string => `${account}\u0000\u0000counters`;
+
 /** Two account configs poll the same way (the token compared without revealing it). */
 function samePolling(a: AccountConfig, b: AccountConfig): boolean {
   const { token: tokenA, windows: _wa, ...restA } = a;
@@ -51,7 +58,7 @@ function samePolling(a: AccountConfig, b: AccountConfig): boolean {
 }
 
 export function createPoller(deps: PollerDeps): Poller {
-  const { cache, clock, logger } = deps;
+  const { cache, counters, clock, logger } = deps;
   const abort = new AbortController();
   // Every window in a retry backoff listens here at once; hundreds of listeners are expected.
   setMaxListeners(0, abort.signal);
@@ -61,8 +68,8 @@ export function createPoller(deps: PollerDeps): Poller {
   const limiters = createTokenLimiters();
   const quota = createQuotaPauses({ clock, logger, onChange: (account, paused) => cache.setQuotaPaused(account, paused) });
   const schedule = createSchedule({ clock });
-  /** The windows being polled, by windowKey; a removed one is flagged so its poll in flight records nothing. */
-  const targets = new Map<string, WindowTarget & { retired: boolean }>();
+  /** What is being polled, by schedule key; a removed one is flagged so its poll in flight records nothing. */
+  const targets = new Map<string, (WindowTarget | CounterTarget) & { retired: boolean }>();
 
   const context: PollContext = {
     cache,
@@ -75,6 +82,7 @@ export function createPoller(deps: PollerDeps): Poller {
     quota,
     accounts: () => accounts,
     signal: abort.signal,
+    counters,
   };
 
   /** A window's recurring poll; each window of an account keeps its own phase, spread across the interval. */
@@ -92,6 +100,27 @@ export function createPoller(deps: PollerDeps): Poller {
     };
   };
 
+  /** An account's counter polls: each run adds what has settled, then waits for the next chunk to settle. */
+  const counterTask = (target: CounterTarget & { retired: boolean }): Task => {
+    const { account } = target;
+    let dueAtMs = 0;
+    return {
+      key: countersKey(account.name),
+      run: () =>
+        pollCounters(context, target, () => stopped || target.retired).then(
+          (next) => {
+            dueAtMs = next;
+          },
+          (error: unknown) => {
+            // pollCounters() handles every Wolkvox failure itself; anything here is a bug worth a loud line.
+            dueAtMs = clock.now() + account.intervalMs;
+            logger.error({ account: account.name, err: String(error) }, 'counter poll crashed');
+          },
+        ),
+      nextRunAt: (nowMs) => Math.max(nowMs, dueAtMs),
+    };
+  };
+
   const retire = (key: string): Promise<void> | undefined => {
     const target = targets.get(key);
     if (target) target.retired = true;
@@ -106,10 +135,14 @@ export function createPoller(deps: PollerDeps): Poller {
     const draining = new Map<string, Promise<void>>();
     for (const [key, target] of [...targets]) {
       const replacement = nextByName.get(target.account.name);
-      const keepsWindow = replacement?.windows.some((w) => w.label === target.spec.label) ?? false;
-      if (!replacement || !keepsWindow) {
+      const kept =
+        'spec' in target
+          ? (replacement?.windows.some((w) => w.label === target.spec.label) ?? false)
+          : (replacement?.counterStepMs ?? 0) > 0;
+      if (!replacement || !kept) {
         void retire(key);
-        cache.untrack(target.account.name, target.spec.label);
+        if ('spec' in target) cache.untrack(target.account.name, target.spec.label);
+        else counters.untrack(target.account.name);
       } else if (!samePolling(target.account, replacement)) {
         // Same window, new settings: restart its schedule but keep the values already cached.
         const running = retire(key);
@@ -130,6 +163,19 @@ export function createPoller(deps: PollerDeps): Poller {
         targets.set(key, target);
         tasks.push(windowTask(target, (index * account.intervalMs) / account.windows.length));
       });
+      const key = countersKey(account.name);
+      if (account.counterStepMs > 0 && !targets.has(key)) {
+        // A new account starts with the first chunk that settles after now; a replaced one (new
+        // settings) carries on from where its counters settled.
+        if (counters.settledUntil(account.name) === undefined) {
+          const first = firstChunkAfterStart(clock.now(), account.counterStepMs, account.counterDelayMs, account.timeZone);
+          counters.track(account.name, first.startMs);
+          logger.info({ account: account.name, counters_start: new Date(first.startMs).toISOString(), date_ini: first.dateIni }, 'counters start');
+        }
+        const target = { account, client, retired: false };
+        targets.set(key, target);
+        tasks.push(counterTask(target));
+      }
     }
     schedule.add(tasks, draining);
   };

@@ -4,6 +4,8 @@ import type { Clock } from '../clock.js';
 /** First polls start at once, spread over at most this much so they do not all fire together. */
 export const FIRST_POLL_SPREAD_MS = 900;
 const MAX_FIRST_POLL_STEP_MS = 50;
+/** setTimeout fires at once beyond 2^31 − 1 ms; a task due later is simply looked at again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The gap between consecutive first runs when `count` tasks start together: at most 50 ms, all within 900 ms. */
 export function firstRunStepMs(count: number): number {
@@ -80,14 +82,16 @@ export function createSchedule({ clock }: { clock: Clock }): Schedule {
   };
 
   const scheduleIn = (entry: Entry, delayMs: number) => {
-    if (stopped || entry.removed) return;
+    // A task with nothing ahead of it (Infinity) waits for the next reload instead.
+    if (stopped || entry.removed || !Number.isFinite(delayMs)) return;
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
       void runEntry(entry).then(() => {
         if (stopped || entry.removed) return;
-        scheduleIn(entry, entry.task.nextRunAt(clock.now(), entry.anchorMs) - clock.now());
+        const now = clock.now();
+        scheduleIn(entry, entry.task.nextRunAt(now, entry.anchorMs) - now);
       });
-    }, Math.max(0, delayMs));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, delayMs)));
     entry.timer.unref();
   };
 

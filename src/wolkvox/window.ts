@@ -1,6 +1,8 @@
 // Window maths: (window, now, IANA zone) → the instants and the 14-digit wall-clock strings Wolkvox wants; pure.
 import type { WindowSpec } from '../config/duration.js';
 
+export { isClosedWindow } from '../config/duration.js';
+
 /** Calendar date and wall-clock time in some zone; month is 1-12. */
 export type WallTime = { year: number; month: number; day: number; hour: number; minute: number; second: number };
 
@@ -64,10 +66,11 @@ export function offsetAt(ms: number, timeZone: string): number {
 
 /**
  * The instant a wall-clock time names in a zone. Where DST makes it ambiguous, the earlier
- * instant; where DST skips it (a gap), the instant the clock jumps to, which is the first
- * moment of that wall-clock hour that exists. Same rule as Temporal's "compatible".
+ * instant (or the later one when asked: a chunk that ends there must wait for both passes);
+ * where DST skips it (a gap), the instant the clock jumps to, which is the first moment of that
+ * wall-clock hour that exists. By default the same rule as Temporal's "compatible".
  */
-export function instantOf(wall: WallTime, timeZone: string): number {
+export function instantOf(wall: WallTime, timeZone: string, ambiguous: 'earlier' | 'later' = 'earlier'): number {
   const local = wallAsUtc(wall);
   // Offsets a day either side bracket any single DST change near this wall time.
   const before = offsetAt(local - DAY_MS, timeZone);
@@ -75,7 +78,7 @@ export function instantOf(wall: WallTime, timeZone: string): number {
   const candidates = [local - before, local - after].filter(
     (instant) => wallAsUtc(wallTimeAt(instant, timeZone)) === local,
   );
-  if (candidates.length > 0) return Math.min(...candidates);
+  if (candidates.length > 0) return ambiguous === 'earlier' ? Math.min(...candidates) : Math.max(...candidates);
   return local - before;
 }
 
@@ -102,30 +105,46 @@ export function parseWolkvoxDate(text: string): WallTime | undefined {
   return valid ? wall : undefined;
 }
 
-/** The first instant of the local calendar day that contains `ms`. */
-export function startOfLocalDay(ms: number, timeZone: string): number {
-  const wall = wallTimeAt(ms, timeZone);
-  return instantOf({ ...wall, hour: 0, minute: 0, second: 0 }, timeZone);
+/** A calendar date; month is 1-12. Day arithmetic on it is plain calendar arithmetic, free of zones. */
+export type LocalDate = { year: number; month: number; day: number };
+
+/** The date `days` after (or before) `date`; months and years roll over, leap days included. */
+export function addDays(date: LocalDate, days: number): LocalDate {
+  const moved = new Date(Date.UTC(date.year, date.month - 1, date.day) + days * DAY_MS);
+  return { year: moved.getUTCFullYear(), month: moved.getUTCMonth() + 1, day: moved.getUTCDate() };
 }
 
-/** The first instant of the local day before the one that contains `ms`. */
-function startOfPreviousLocalDay(ms: number, timeZone: string): number {
-  const wall = wallTimeAt(ms, timeZone);
-  const previous = new Date(Date.UTC(wall.year, wall.month - 1, wall.day) - DAY_MS);
-  return instantOf(
-    { year: previous.getUTCFullYear(), month: previous.getUTCMonth() + 1, day: previous.getUTCDate(), hour: 0, minute: 0, second: 0 },
-    timeZone,
-  );
+/** The first day of the month `months` after (or before) the month of `date`. */
+export function firstOfMonth(date: LocalDate, months = 0): LocalDate {
+  const moved = new Date(Date.UTC(date.year, date.month - 1 + months, 1));
+  return { year: moved.getUTCFullYear(), month: moved.getUTCMonth() + 1, day: 1 };
+}
+
+/** The Monday on or before `date`: weeks start on Monday (ISO 8601), as marketing teams report them. */
+export function mondayOf(date: LocalDate): LocalDate {
+  const weekday = new Date(Date.UTC(date.year, date.month - 1, date.day)).getUTCDay(); // 0 = Sunday
+  return addDays(date, -((weekday + 6) % 7));
+}
+
+/** The local date at instant `ms`. */
+export function localDateAt(ms: number, timeZone: string): LocalDate {
+  const { year, month, day } = wallTimeAt(ms, timeZone);
+  return { year, month, day };
+}
+
+/** The first instant of a local date: 00:00:00, or the first second that exists where DST skips midnight. */
+export function startOfDate(date: LocalDate, timeZone: string): number {
+  return instantOf({ ...date, hour: 0, minute: 0, second: 0 }, timeZone);
+}
+
+/** The first instant of the local calendar day that contains `ms`. */
+export function startOfLocalDay(ms: number, timeZone: string): number {
+  return startOfDate(localDateAt(ms, timeZone), timeZone);
 }
 
 /** The next local midnight after `ms`: when a paused quota resets (spec: quota_exceeded). */
 export function nextLocalMidnight(ms: number, timeZone: string): number {
-  const wall = wallTimeAt(ms, timeZone);
-  const next = new Date(Date.UTC(wall.year, wall.month - 1, wall.day) + DAY_MS);
-  return instantOf(
-    { year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate(), hour: 0, minute: 0, second: 0 },
-    timeZone,
-  );
+  return startOfDate(addDays(localDateAt(ms, timeZone), 1), timeZone);
 }
 
 function bounds(startMs: number, endMs: number, timeZone: string): WindowBounds {
@@ -137,26 +156,37 @@ function bounds(startMs: number, endMs: number, timeZone: string): WindowBounds 
   };
 }
 
+/** A closed period: from the start of `first` to one second before the start of `next`, both local dates. */
+function period(first: LocalDate, next: LocalDate, timeZone: string): WindowBounds {
+  return bounds(startOfDate(first, timeZone), startOfDate(next, timeZone) - 1000, timeZone);
+}
+
 /**
  * The bounds to query for `spec` at instant `nowMs` (spec: Windows and the API call). Wolkvox
- * dates have whole seconds, so `now` is truncated to the second first.
+ * dates have whole seconds, so `now` is truncated to the second first. All periods are local.
  * - duration D: [now − D, now]
- * - today: [local 00:00:00 today, now]
- * - yesterday: [local 00:00:00 yesterday, local 23:59:59 yesterday]
+ * - today, week (from Monday), month (from the 1st): [local 00:00:00 of the first day, now]
+ * - yesterday, last_week (Monday–Sunday), last_month: [00:00:00 of the first day, 23:59:59 of the last]
  */
 export function computeWindow(spec: WindowSpec, nowMs: number, timeZone: string): WindowBounds {
   const now = Math.floor(nowMs / 1000) * 1000;
+  const today = localDateAt(now, timeZone);
   switch (spec.kind) {
     case 'duration':
       return bounds(now - spec.durationMs, now, timeZone);
     case 'today':
-      return bounds(startOfLocalDay(now, timeZone), now, timeZone);
+      return bounds(startOfDate(today, timeZone), now, timeZone);
+    case 'week':
+      return bounds(startOfDate(mondayOf(today), timeZone), now, timeZone);
+    case 'month':
+      return bounds(startOfDate(firstOfMonth(today), timeZone), now, timeZone);
     case 'yesterday':
-      return bounds(startOfPreviousLocalDay(now, timeZone), startOfLocalDay(now, timeZone) - 1000, timeZone);
+      return period(addDays(today, -1), today, timeZone);
+    case 'last_week': {
+      const monday = mondayOf(today);
+      return period(addDays(monday, -7), monday, timeZone);
+    }
+    case 'last_month':
+      return period(firstOfMonth(today, -1), firstOfMonth(today), timeZone);
   }
-}
-
-/** True for windows whose bounds do not move with `now` until the next local day. */
-export function isClosedWindow(spec: WindowSpec): boolean {
-  return spec.kind === 'yesterday';
 }

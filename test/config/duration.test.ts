@@ -84,6 +84,10 @@ describe('parseWindow', () => {
   it.each([
     ['today', { kind: 'today', label: 'today' }],
     ['yesterday', { kind: 'yesterday', label: 'yesterday' }],
+    ['week', { kind: 'week', label: 'week' }],
+    ['month', { kind: 'month', label: 'month' }],
+    ['last_week', { kind: 'last_week', label: 'last_week' }],
+    [' last_month ', { kind: 'last_month', label: 'last_month' }],
     [' today ', { kind: 'today', label: 'today' }],
     ['1m', { kind: 'duration', label: '1m', durationMs: M }],
     ['1h', { kind: 'duration', label: '1h', durationMs: H }],
@@ -102,12 +106,14 @@ describe('parseWindow', () => {
   });
 
   const notAWindow = (text: string) =>
-    `"${text}" is not a window: use a duration such as 1h or 7d, "today" or "yesterday"`;
+    `"${text}" is not a window: use a duration such as 1h or 7d, or one of today, yesterday, week, month, last_week, last_month`;
 
   it.each([
     ['', notAWindow('')],
     ['Today', notAWindow('Today')],
     ['YESTERDAY', notAWindow('YESTERDAY')],
+    ['last-week', notAWindow('last-week')],
+    ['Week', notAWindow('Week')],
     ['tomorrow', notAWindow('tomorrow')],
     ['1x', notAWindow('1x')],
     ['1.5h', notAWindow('1.5h')],

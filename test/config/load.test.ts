@@ -69,6 +69,8 @@ describe('loadConfig: single account', () => {
       maxStalenessMs: 15 * MIN,
       timeoutMs: 60_000,
       maxConcurrency: 1,
+      counterStepMs: 60 * MIN,
+      counterDelayMs: 15 * MIN,
     });
     expect(only(config)).not.toHaveProperty('dailyQuota');
     expect(config.demo).toBe(false);
@@ -210,12 +212,15 @@ describe('loadConfig: --demo, --help, --version', () => {
       baseUrl: 'http://127.0.0.1:0',
       token: DEMO_TOKEN,
       timeZone: 'America/Bogota',
-      windows: [ONE_HOUR, TODAY],
-      // The simulator has no quota: the demo polls every 15 s so its numbers move.
+      windows: [ONE_HOUR, TODAY, { kind: 'week', label: 'week' }, { kind: 'month', label: 'month' }],
+      // The simulator has no quota: the demo polls every 15 s, and settles counter chunks of a
+      // minute, so its numbers and the dashboard's history move while someone watches.
       intervalMs: 15_000,
       maxStalenessMs: 45_000,
       timeoutMs: 60_000,
       maxConcurrency: 1,
+      counterStepMs: MIN,
+      counterDelayMs: 10_000,
     });
     expect(DEMO_ACCOUNT).toBe('demo');
   });
@@ -247,7 +252,7 @@ describe('loadConfig: --demo, --help, --version', () => {
 });
 
 describe('loadConfig: rejected flags and env vars', () => {
-  const notWindow = (text: string) => `"${text}" is not a window: use a duration such as 1h or 7d, "today" or "yesterday"`;
+  const notWindow = (text: string) => `"${text}" is not a window: use a duration such as 1h or 7d, or one of today, yesterday, week, month, last_week, last_month`;
   const missing = join(SECRETS, 'does-not-exist');
   const empty = join(SECRETS, 'empty');
   const twoLines = join(SECRETS, 'two-lines');
@@ -272,7 +277,7 @@ describe('loadConfig: rejected flags and env vars', () => {
     ['an unknown zone', [...SINGLE, '--wolkvox.timezone=America/Bogata'], TOKEN_ENV, '--wolkvox.timezone', '--wolkvox.timezone: unknown time zone "America/Bogata": use an IANA name such as America/Bogota'],
     ['an unknown zone from env', SINGLE, { ...TOKEN_ENV, WOLKVOX_TIMEZONE: 'GMT-5:00' }, 'WOLKVOX_TIMEZONE', 'WOLKVOX_TIMEZONE: unknown time zone "GMT-5:00": use an IANA name such as America/Bogota'],
     // windows
-    ['a bad window', [...SINGLE, '--collector.windows=1h,week'], TOKEN_ENV, '--collector.windows[1]', `--collector.windows[1]: ${notWindow('week')}`],
+    ['a bad window', [...SINGLE, '--collector.windows=1h,fortnight'], TOKEN_ENV, '--collector.windows[1]', `--collector.windows[1]: ${notWindow('fortnight')}`],
     ['a window over 31d', [...SINGLE, '--collector.windows=today,32d'], TOKEN_ENV, '--collector.windows[1]', '--collector.windows[1]: window "32d" is longer than 31d, the most one Wolkvox query may span'],
     ['a window under 1m', [...SINGLE, '--collector.windows=30s'], TOKEN_ENV, '--collector.windows[0]', '--collector.windows[0]: window "30s" is shorter than 1m'],
     ['a duplicate window', [...SINGLE, '--collector.windows=1h,today,1h'], TOKEN_ENV, '--collector.windows[2]', '--collector.windows[2]: window "1h" is listed twice'],
@@ -301,6 +306,11 @@ describe('loadConfig: rejected flags and env vars', () => {
     ['a base URL that is not http(s)', [...SINGLE, '--wolkvox.base-url=ftp://wv0032.wolkvox.com'], TOKEN_ENV, '--wolkvox.base-url', '--wolkvox.base-url: "ftp://wv0032.wolkvox.com" is not an http(s) origin such as https://wv0032.wolkvox.com'],
     ['a base URL with credentials', [...SINGLE, '--wolkvox.base-url=https://user:pw@proxy.example'], TOKEN_ENV, '--wolkvox.base-url', '--wolkvox.base-url: "https://user:pw@proxy.example" is not an http(s) origin such as https://wv0032.wolkvox.com'],
     ['an empty account label', [...SINGLE, '--wolkvox.account='], TOKEN_ENV, '--wolkvox.account', '--wolkvox.account: is empty: an empty value does not turn anything off; leave the flag out instead'],
+    // spec: History: chunks of 1m..1d (a chunk never crosses midnight), 0 turns counters off
+    ['a counter step under a minute', [...SINGLE, '--collector.counter.step=30s'], TOKEN_ENV, '--collector.counter.step', '--collector.counter.step: must be 0 (counters off) or between 1m and 1d'],
+    ['a counter step over a day', [...SINGLE, '--collector.counter.step=2d'], TOKEN_ENV, '--collector.counter.step', '--collector.counter.step: must be 0 (counters off) or between 1m and 1d'],
+    ['a counter step that is no duration', SINGLE, { ...TOKEN_ENV, WOLKVOX_COUNTER_STEP: 'hourly' }, 'WOLKVOX_COUNTER_STEP', 'WOLKVOX_COUNTER_STEP: "hourly" is not a duration such as 30s, 5m or 1h'],
+    ['a counter delay over a day', SINGLE, { ...TOKEN_ENV, WOLKVOX_COUNTER_DELAY: '25h' }, 'WOLKVOX_COUNTER_DELAY', 'WOLKVOX_COUNTER_DELAY: must be at most 1d'],
     // spec: an empty file flag is an error, never "off"
     ['an empty --web.config.file', [...SINGLE, '--web.config.file='], TOKEN_ENV, '--web.config.file', '--web.config.file: is empty: an empty value does not turn anything off; leave the flag out instead'],
     ['an empty --config.file', ['--config.file='], TOKEN_ENV, '--config.file', '--config.file: is empty: an empty value does not turn anything off; leave the flag out instead'],
@@ -376,6 +386,18 @@ describe('loadConfig: config file', () => {
     expect(only(config).token.reveal()).toBe(SENTINEL);
   });
 
+  it('turns counters off with a counter step of 0, and reads counter_step and counter_delay per account', () => {
+    expect(only(load([...SINGLE, '--collector.counter.step=0', '--collector.counter.delay=0s'], TOKEN_ENV))).toMatchObject({ counterStepMs: 0, counterDelayMs: 0 });
+    const files: Record<string, string> = {
+      '/c.yml': 'counter_step: 1d\naccounts:\n  - name: co\n    server: "0032"\n    token_env: T\n    counter_delay: 1h\n  - name: mx\n    server: "0107"\n    token_env: T\n    counter_step: 15m\n',
+    };
+    const config = load(['--config.file=/c.yml'], { T: 'tok' }, (path) => files[path] ?? '');
+    expect(config.accounts.map((a) => [a.name, a.counterStepMs, a.counterDelayMs])).toEqual([
+      ['co', 24 * 60 * MIN, 60 * MIN],
+      ['mx', 15 * MIN, 15 * MIN],
+    ]);
+  });
+
   it('accepts a max staleness equal to the interval', () => {
     expect(only(load([...SINGLE, '--collector.interval=2m', '--collector.max-staleness=2m'], TOKEN_ENV)).maxStalenessMs).toBe(2 * MIN);
   });
@@ -400,6 +422,8 @@ describe('loadConfig: config file', () => {
         maxStalenessMs: 15 * MIN,
         timeoutMs: 60_000,
         maxConcurrency: 1,
+        counterStepMs: 60 * MIN,
+        counterDelayMs: 5 * MIN,
       },
       {
         name: 'mexico',
@@ -412,6 +436,8 @@ describe('loadConfig: config file', () => {
         maxStalenessMs: 15 * MIN,
         timeoutMs: 60_000,
         maxConcurrency: 1,
+        counterStepMs: 0,
+        counterDelayMs: 5 * MIN,
       },
       {
         name: 'chile',
@@ -425,6 +451,8 @@ describe('loadConfig: config file', () => {
         timeoutMs: 30_000,
         maxConcurrency: 2,
         dailyQuota: 3000,
+        counterStepMs: 30 * MIN,
+        counterDelayMs: 5 * MIN,
       },
     ]);
   });
@@ -499,7 +527,7 @@ describe('loadConfig: config file', () => {
   });
 
   const inFile = (name: string) => ` (in ${fixture(name)})`;
-  const notWindow = (text: string) => `"${text}" is not a window: use a duration such as 1h or 7d, "today" or "yesterday"`;
+  const notWindow = (text: string) => `"${text}" is not a window: use a duration such as 1h or 7d, or one of today, yesterday, week, month, last_week, last_month`;
 
   it.each<[string, string, string]>([
     ['unknown-top-level-key.yml', 'scrape_interval', `scrape_interval: unknown key${inFile('unknown-top-level-key.yml')}`],

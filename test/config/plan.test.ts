@@ -11,6 +11,10 @@ const H24: WindowSpec = { kind: 'duration', label: '24h', durationMs: 86_400_000
 const D7: WindowSpec = { kind: 'duration', label: '7d', durationMs: 7 * 86_400_000 };
 const TODAY: WindowSpec = { kind: 'today', label: 'today' };
 const YESTERDAY: WindowSpec = { kind: 'yesterday', label: 'yesterday' };
+const WEEK: WindowSpec = { kind: 'week', label: 'week' };
+const MONTH: WindowSpec = { kind: 'month', label: 'month' };
+const LAST_WEEK: WindowSpec = { kind: 'last_week', label: 'last_week' };
+const LAST_MONTH: WindowSpec = { kind: 'last_month', label: 'last_month' };
 
 function account(name: string, overrides: Partial<AccountConfig> = {}): AccountConfig {
   return {
@@ -24,6 +28,8 @@ function account(name: string, overrides: Partial<AccountConfig> = {}): AccountC
     maxStalenessMs: 15 * MIN,
     timeoutMs: 60_000,
     maxConcurrency: 1,
+    counterStepMs: 0,
+    counterDelayMs: 0,
     ...overrides,
   };
 }
@@ -43,8 +49,19 @@ describe('plannedDailyCalls', () => {
     ['yesterday polled every second still counts 1', [YESTERDAY], 1_000, 1],
     ['2 windows and yesterday every 5m', [H1, TODAY, YESTERDAY], 5 * MIN, 577],
     ['1 window every 7m (not a divisor of the day)', [TODAY], 7 * MIN, 86_400_000 / (7 * MIN)],
+    ['last_week and last_month count 1 each, like yesterday', [H1, LAST_WEEK, LAST_MONTH], 5 * MIN, 290],
+    ['week and month are polled like today', [WEEK, MONTH], 5 * MIN, 576],
   ])('%s: %d ms → %d', (_name, windows, intervalMs, expected) => {
-    expect(plannedDailyCalls({ windows, intervalMs })).toBeCloseTo(expected, 9);
+    expect(plannedDailyCalls({ windows, intervalMs, counterStepMs: 0 })).toBeCloseTo(expected, 9);
+  });
+
+  it.each([
+    ['the defaults: 1h,today every 5m and hourly chunks', [H1, TODAY], 60 * MIN, 600],
+    ['chunks of a minute', [H1, TODAY], MIN, 576 + 1440],
+    ['daily chunks', [H1, TODAY], 24 * 60 * MIN, 577],
+    ['counters off', [H1, TODAY], 0, 576],
+  ])('counter chunks add 86400 / step: %s', (_name, windows, counterStepMs, expected) => {
+    expect(plannedDailyCalls({ windows, intervalMs: 5 * MIN, counterStepMs })).toBeCloseTo(expected, 9);
   });
 });
 

@@ -115,8 +115,12 @@ describe('--help and --version', () => {
     expect(stderr).toBe('');
     const healthcheckHelp = runBinary(['healthcheck', '--help']);
     expect(healthcheckHelp.status).toBe(0);
+    const backfillHelp = runBinary(['backfill', '--help']);
+    expect(backfillHelp.status).toBe(0);
+    // Each flag is described once: under the exporter when it takes it, else under its own command.
+    const helpOf = (flag: FlagSpec) => (flag.commands.includes('exporter') ? stdout : flag.commands.includes('healthcheck') ? healthcheckHelp.stdout : backfillHelp.stdout);
     for (const flag of FLAGS as readonly FlagSpec[]) {
-      const text = flag.commands.includes('exporter') ? stdout : healthcheckHelp.stdout;
+      const text = helpOf(flag);
       const line = text.split('\n').find((l) => new RegExp(`^\\s+--${flag.name.replace(/\./g, '\\.')}[=\\s]`).test(l));
       expect(line, `--${flag.name}`).toBeDefined();
       const shownDefault = flag.default ?? flag.defaultHelp;
@@ -204,8 +208,12 @@ describe('running', () => {
     expect(value).toBeGreaterThanOrEqual(0);
     expect(samplesOf(text, 'wolkvox_up', { account: 'demo' }).map((s) => [s.labels.window, s.value]).sort()).toEqual([
       ['1h', 1],
+      ['month', 1],
       ['today', 1],
+      ['week', 1],
     ]);
+    // The demo's counters exist from the start, at 0 until its first 1m chunk settles.
+    expect(samplesOf(text, 'wolkvox_whatsapp_chats_total', { account: 'demo' })).toHaveLength(4);
     const landing = await getText(`${base}/`);
     expect(landing.text).toContain('href="/metrics"');
 

@@ -8,6 +8,7 @@ import { Secret } from '../../src/config/secret.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
+import { createCounterStore } from '../../src/poller/counters.js';
 import { createSnapshotCache } from '../../src/poller/cache.js';
 import { createPoller, type Poller } from '../../src/poller/poller.js';
 import { parseWolkvoxDate } from '../../src/simulator/data.js';
@@ -91,6 +92,8 @@ async function start(options: Options = {}) {
     maxStalenessMs: MAX_STALENESS_MS,
     timeoutMs,
     maxConcurrency: 2,
+    counterStepMs: 0,
+    counterDelayMs: 0,
     dailyQuota: 1000,
   };
   const simClient = createWolkvoxClient({ baseUrl: sim.url, token, timeoutMs });
@@ -98,9 +101,11 @@ async function start(options: Options = {}) {
   let client: WolkvoxClient = simClient;
   const registry = new Registry();
   const cache = createSnapshotCache();
-  const metrics = createMetrics({ registry, cache, clock, accounts: () => [account], build: { version: '9.9.9-test', revision: 'cafe' } });
+  const counters = createCounterStore();
+  const metrics = createMetrics({ registry, cache, counters, clock, accounts: () => [account], build: { version: '9.9.9-test', revision: 'cafe' } });
   const poller = createPoller({
     accounts: [account],
+    counters,
     // The real clients; the indirection only lets a test point the account at a closed port.
     clientFor: () => ({ fetchChat15: (window, signal) => client.fetchChat15(window, signal) }),
     cache,

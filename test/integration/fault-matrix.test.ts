@@ -49,6 +49,8 @@ function account(name: string, baseUrl: string, token: string, overrides: Partia
     maxStalenessMs: 5_000,
     timeoutMs: 2_000,
     maxConcurrency: 2,
+    counterStepMs: 0,
+    counterDelayMs: 0,
     ...rest,
     windows: windows.map(windowSpec),
   };

@@ -27,6 +27,9 @@ const SPEC_METRICS: ReadonlyArray<[string, 'gauge' | 'counter' | 'histogram']> =
   ['wolkvox_exporter_planned_daily_calls', 'gauge'],
   ['wolkvox_exporter_daily_quota_calls', 'gauge'],
   ['wolkvox_exporter_build_info', 'gauge'],
+  ['wolkvox_whatsapp_chats_total', 'counter'],
+  ['wolkvox_whatsapp_handled_chats_total', 'counter'],
+  ['wolkvox_counters_settled_until_timestamp_seconds', 'gauge'],
 ];
 
 
@@ -61,6 +64,9 @@ describe('promtool check metrics', () => {
       maxStalenessMs: 3_000,
       timeoutMs: 2_000,
       maxConcurrency: 2,
+      // Counters on: their series exist at 0 from the start, and promtool must accept them too.
+      counterStepMs: 3_600_000,
+      counterDelayMs: 900_000,
       dailyQuota: 5_000,
     };
     const config: Config = {

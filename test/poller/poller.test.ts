@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AccountConfig } from '../../src/config/schema.js';
 import { Secret } from '../../src/config/secret.js';
 import { createLogger } from '../../src/log.js';
+import { createCounterStore } from '../../src/poller/counters.js';
 import { createSnapshotCache, type SnapshotCache } from '../../src/poller/cache.js';
 import { createPoller, type Poller } from '../../src/poller/poller.js';
 import { parseWolkvoxDate } from '../../src/simulator/data.js';
@@ -28,6 +29,8 @@ function account(overrides: Partial<Omit<AccountConfig, 'windows'>> & { windows?
     maxStalenessMs: 3 * MINUTE,
     timeoutMs: 10_000,
     maxConcurrency: 1,
+    counterStepMs: 0,
+    counterDelayMs: 0,
     ...rest,
     windows: windows.map(windowSpec),
   };
@@ -145,8 +148,10 @@ function setup(
   const requests: Array<{ account: string; outcome: Outcome; seconds: number }> = [];
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', format: 'json' }, { write: (line: string) => void lines.push(line) });
+  const counters = createCounterStore();
   const poller = createPoller({
     accounts,
+    counters,
     clientFor: api.clientFor,
     cache,
     clock: { now: () => Date.now() },

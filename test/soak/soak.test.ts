@@ -5,8 +5,11 @@ import { OUTCOMES } from '../../src/wolkvox/outcome.js';
 
 const ACCOUNTS = 60;
 const WINDOWS = ['1h', '24h', 'today'];
-/** Per window: 4 chats + 2 handled + up + last success + start + end; per account: outcomes, histogram (10 buckets + Inf + sum + count), quota, planned calls. */
-const MAX_WOLKVOX_SERIES = ACCOUNTS * (WINDOWS.length * 10 + OUTCOMES.length + 13 + 2) + 3;
+/**
+ * Per window: 4 chats + 2 handled + up + last success + start + end; per account: outcomes, histogram (10 buckets
+ * + Inf + sum + count), quota, planned calls, and the counters (4 + 2 _total, settled until, step, delay).
+ */
+const MAX_WOLKVOX_SERIES = ACCOUNTS * (WINDOWS.length * 10 + OUTCOMES.length + 13 + 2 + 9) + 3;
 
 describe('soak', () => {
   it(

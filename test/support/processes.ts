@@ -34,8 +34,8 @@ export type RunningProcess = {
   exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
 };
 
-export function startProcess(name: string, command: string, args: string[], cwd: string): RunningProcess {
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startProcess(name: string, command: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): RunningProcess {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
   let output = '';
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const keep = (chunk: Buffer): void => {

@@ -22,6 +22,10 @@ const DAY = 24 * HOUR;
 
 const TODAY: WindowSpec = { kind: 'today', label: 'today' };
 const YESTERDAY: WindowSpec = { kind: 'yesterday', label: 'yesterday' };
+const WEEK: WindowSpec = { kind: 'week', label: 'week' };
+const MONTH: WindowSpec = { kind: 'month', label: 'month' };
+const LAST_WEEK: WindowSpec = { kind: 'last_week', label: 'last_week' };
+const LAST_MONTH: WindowSpec = { kind: 'last_month', label: 'last_month' };
 const duration = (label: string, durationMs: number): WindowSpec => ({ kind: 'duration', label, durationMs });
 const H1 = duration('1h', HOUR);
 const H24 = duration('24h', DAY);
@@ -130,10 +134,42 @@ describe('computeWindow examples', () => {
     });
   });
 
-  it('marks only yesterday as closed', () => {
-    expect(isClosedWindow(YESTERDAY)).toBe(true);
-    expect(isClosedWindow(TODAY)).toBe(false);
-    expect(isClosedWindow(H24)).toBe(false);
+  it('marks yesterday, last_week and last_month as closed, and nothing else', () => {
+    expect([YESTERDAY, LAST_WEEK, LAST_MONTH].map(isClosedWindow)).toEqual([true, true, true]);
+    expect([TODAY, WEEK, MONTH, H24].map(isClosedWindow)).toEqual([false, false, false, false]);
+  });
+});
+
+describe('calendar windows: weeks from Monday, months from the 1st, local time', () => {
+  it.each<[string, WindowSpec, string, string, string, string]>([
+    // Wednesday 2024-06-12, 10:00 in Bogotá.
+    ['week on a Wednesday', WEEK, '2024-06-12T15:00:00Z', 'America/Bogota', '20240610000000', '20240612100000'],
+    ['last_week on a Wednesday', LAST_WEEK, '2024-06-12T15:00:00Z', 'America/Bogota', '20240603000000', '20240609235959'],
+    ['month in mid-June', MONTH, '2024-06-12T15:00:00Z', 'America/Bogota', '20240601000000', '20240612100000'],
+    ['last_month in mid-June', LAST_MONTH, '2024-06-12T15:00:00Z', 'America/Bogota', '20240501000000', '20240531235959'],
+    // A Monday: the week starts today, last week is the one that just ended.
+    ['week on a Monday at 00:00:00', WEEK, '2024-06-10T05:00:00Z', 'America/Bogota', '20240610000000', '20240610000000'],
+    ['last_week on a Monday', LAST_WEEK, '2024-06-10T05:00:00Z', 'America/Bogota', '20240603000000', '20240609235959'],
+    // A Sunday still belongs to the week that began on Monday.
+    ['week on a Sunday night', WEEK, '2024-06-17T04:59:59Z', 'America/Bogota', '20240610000000', '20240616235959'],
+    // Local dates, not UTC ones: 21:00 on Sunday in Bogotá is already Monday in UTC.
+    ['week when UTC is already Monday', WEEK, '2024-06-17T02:00:00Z', 'America/Bogota', '20240610000000', '20240616210000'],
+    // Month and year ends, leap years.
+    ['last_month on 1 March 2024 (leap)', LAST_MONTH, '2024-03-01T12:00:00Z', 'America/Bogota', '20240201000000', '20240229235959'],
+    ['last_month on 1 March 2023', LAST_MONTH, '2023-03-01T12:00:00Z', 'America/Bogota', '20230201000000', '20230228235959'],
+    ['last_month in January', LAST_MONTH, '2025-01-15T12:00:00Z', 'America/Bogota', '20241201000000', '20241231235959'],
+    ['last_week over new year', LAST_WEEK, '2025-01-02T12:00:00Z', 'America/Bogota', '20241223000000', '20241229235959'],
+    ['week over new year', WEEK, '2025-01-02T12:00:00Z', 'America/Bogota', '20241230000000', '20250102070000'],
+    ['month on the 31st', MONTH, '2024-12-31T12:00:00Z', 'America/Bogota', '20241201000000', '20241231070000'],
+    // Santiago's clocks jump 00:00 → 01:00 on Sunday 2024-09-08: that week is an hour short, its bounds are not.
+    ['Santiago last_week over the DST change', LAST_WEEK, '2024-09-10T15:00:00Z', 'America/Santiago', '20240902000000', '20240908235959'],
+    ['São Paulo month with a midnight gap inside (2018-11-04)', MONTH, '2018-11-20T15:00:00Z', 'America/Sao_Paulo', '20181101000000', '20181120130000'],
+    ['Madrid last_month over the March DST change', LAST_MONTH, '2024-04-10T10:00:00Z', 'Europe/Madrid', '20240301000000', '20240331235959'],
+  ])('%s', (_name, spec, now, zone, dateIni, dateEnd) => {
+    const bounds = computeWindow(spec, at(now), zone);
+    expect([bounds.dateIni, bounds.dateEnd]).toEqual([dateIni, dateEnd]);
+    expect(formatWolkvoxDate(wallTimeAt(bounds.startMs, zone))).toBe(dateIni);
+    expect(formatWolkvoxDate(wallTimeAt(bounds.endMs, zone))).toBe(dateEnd);
   });
 });
 
@@ -324,6 +360,60 @@ describe('window properties', () => {
         if ((FIXED_ZONES as readonly string[]).includes(zone)) expect(yesterday.endMs - yesterday.startMs).toBe(DAY - SECOND);
         // It does not move while today lasts.
         expect(computeWindow(YESTERDAY, today.startMs, zone)).toEqual(yesterday);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  const weekdayOf = (yyyymmdd: string) =>
+    new Date(Date.UTC(Number(yyyymmdd.slice(0, 4)), Number(yyyymmdd.slice(4, 6)) - 1, Number(yyyymmdd.slice(6, 8)))).getUTCDay();
+  const daysBetween = (a: string, b: string) =>
+    (Date.UTC(Number(b.slice(0, 4)), Number(b.slice(4, 6)) - 1, Number(b.slice(6, 8))) -
+      Date.UTC(Number(a.slice(0, 4)), Number(a.slice(4, 6)) - 1, Number(a.slice(6, 8)))) /
+    DAY;
+
+  it('week starts on the Monday of the local week, contains today, and last_week is the 7 days before it', () => {
+    fc.assert(
+      fc.property(instant, anyZone, (now, zone) => {
+        const today = computeWindow(TODAY, now, zone);
+        const week = computeWindow(WEEK, now, zone);
+        const lastWeek = computeWindow(LAST_WEEK, now, zone);
+        expect(weekdayOf(dateOf(week.dateIni))).toBe(1);
+        expect(daysBetween(dateOf(week.dateIni), dateOf(today.dateIni))).toBeGreaterThanOrEqual(0);
+        expect(daysBetween(dateOf(week.dateIni), dateOf(today.dateIni))).toBeLessThan(7);
+        expect(week.endMs).toBe(today.endMs);
+        expect(week.startMs).toBeLessThanOrEqual(today.startMs);
+        expect(lastWeek.endMs).toBe(week.startMs - SECOND);
+        expect(weekdayOf(dateOf(lastWeek.dateIni))).toBe(1);
+        expect(weekdayOf(dateOf(lastWeek.dateEnd))).toBe(0);
+        expect(daysBetween(dateOf(lastWeek.dateIni), dateOf(lastWeek.dateEnd))).toBe(6);
+        expect(lastWeek.dateEnd.slice(8)).toBe('235959');
+        // A closed window does not move while the week lasts.
+        expect(computeWindow(LAST_WEEK, week.startMs, zone)).toEqual(lastWeek);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('month starts on the 1st of the local month, and last_month is the whole month before, at most 31 days', () => {
+    fc.assert(
+      fc.property(instant, anyZone, (now, zone) => {
+        const today = computeWindow(TODAY, now, zone);
+        const month = computeWindow(MONTH, now, zone);
+        const lastMonth = computeWindow(LAST_MONTH, now, zone);
+        expect(month.dateIni.slice(0, 6)).toBe(today.dateIni.slice(0, 6));
+        expect(month.dateIni.slice(6, 8)).toBe('01');
+        expect(month.endMs).toBe(today.endMs);
+        expect(lastMonth.endMs).toBe(month.startMs - SECOND);
+        expect(lastMonth.dateIni.slice(6, 8)).toBe('01');
+        expect(lastMonth.dateIni.slice(0, 6)).toBe(lastMonth.dateEnd.slice(0, 6));
+        // The last day of the month: the next day is the 1st.
+        const lastDay = dateOf(lastMonth.dateEnd);
+        const next = new Date(Date.UTC(Number(lastDay.slice(0, 4)), Number(lastDay.slice(4, 6)) - 1, Number(lastDay.slice(6, 8))) + DAY);
+        expect(next.getUTCDate()).toBe(1);
+        // Wolkvox reads wall-clock dates: the span it sees stays under its 31-day limit, DST or not.
+        expect(wallMs(lastMonth.dateEnd) - wallMs(lastMonth.dateIni)).toBeLessThan(31 * DAY);
+        expect(computeWindow(LAST_MONTH, month.startMs, zone)).toEqual(lastMonth);
       }),
       { numRuns: 500 },
     );
