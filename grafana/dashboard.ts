@@ -4,15 +4,19 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PanelBuilder as BarGaugePanelBuilder } from '@grafana/grafana-foundation-sdk/bargauge';
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import {
+  BarAlignment,
   BarGaugeDisplayMode,
   BigValueColorMode,
   BigValueGraphMode,
+  GraphDrawStyle,
   GraphThresholdsStyleConfigBuilder,
   GraphThresholdsStyleMode,
   LegendDisplayMode,
   LegendPlacement,
   ReduceDataOptionsBuilder,
   SortOrder,
+  StackingConfigBuilder,
+  StackingMode,
   TooltipDisplayMode,
   VizLegendOptionsBuilder,
   VizOrientation,
@@ -21,6 +25,7 @@ import {
 import type { DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
 import {
   AnnotationQueryBuilder,
+  CustomVariableBuilder,
   DashboardBuilder,
   DashboardCursorSync,
   DatasourceVariableBuilder,
@@ -58,6 +63,26 @@ const WINDOW = `${ACCOUNT}, window=~"$window"`;
 const ASSUMED_DAILY_QUOTA = 1000;
 // spec: --collector.max-staleness defaults to 3 × the 5m interval; the WolkvoxDataStale alert uses the same 900 s.
 const STALE_AFTER_SECONDS = 900;
+// The default counter step (1h) and delay (15m): a chunk settles by then; WolkvoxCountersNotSettling adds 30 minutes.
+const COUNTERS_SETTLE_SECONDS = 3600 + 900;
+
+/**
+ * Bars of local days. Grafana steps a 1d interval at UTC midnights and labels a bar with the date of
+ * that instant in the dashboard's time zone; the offset moves each bar's 24 hours onto the local day
+ * it is labelled with, plus 30 minutes so the day's last hourly chunk (settled at 00:15) is in it and
+ * the next day's first (settled at 01:15) is not. West of UTC a UTC midnight is the evening of the
+ * day before, so the bar's day ends at the next local midnight: offset −(|UTC offset| + 30m). East of
+ * UTC, or at UTC, it ends a day later: offset −(24h − UTC offset + 30m).
+ */
+const DAY_OFFSETS: ReadonlyArray<[label: string, offset: string]> = [
+  ['UTC−3 (São Paulo, Buenos Aires)', '-3h30m'],
+  ['UTC−4 (Santiago in winter, Caracas, La Paz)', '-4h30m'],
+  ['UTC−5 (Bogotá, Lima, Quito, Panamá)', '-5h30m'],
+  ['UTC−6 (Mexico City, Central America)', '-6h30m'],
+  ['UTC', '-1d30m'],
+  ['UTC+1 (Madrid in winter)', '-23h30m'],
+];
+const DEFAULT_DAY_OFFSET = 2;
 
 type Step = [value: number | null, color: string];
 
@@ -268,6 +293,141 @@ const sourcesPanels = (): cog.Builder<unknown>[] => [
     width: 24,
   }),
 ];
+
+const historyRow = (): RowBuilder => new RowBuilder('History: the range in the time picker, from the _total counters');
+
+const RANGE_NOTE =
+  'From the `_total` counters, which add each settled chunk (counter_step, default 1h) counter_delay after it ends ' +
+  '(default 15m), so the range is shifted by that delay. Exact over ranges the counters cover; a restart of the ' +
+  'exporter starts them at 0, which increase() handles.';
+
+const chatsInRange = (source: 'ad' | 'post'): string =>
+  `sum by (account) (increase(wolkvox_whatsapp_chats_total{${ACCOUNT}, source="${source}"}[$__range]))`;
+
+/** Days, then weeks and months from the calendar windows, when the exporter polls them. */
+const CALENDAR_NOTE = 'From the `week` and `month` windows, which the exporter polls only when --collector.windows lists them.';
+
+const historyPanels = (): cog.Builder<unknown>[] => [
+  stat({
+    title: 'Chats from ads in the range',
+    description: 'WhatsApp chats that began from a click-to-WhatsApp ad over the range picked in the time picker, per account. ' + RANGE_NOTE,
+    unit: 'short',
+    decimals: 0,
+    sparkline: false,
+    thresholds: NEUTRAL(),
+    queries: [{ expr: chatsInRange('ad'), legend: '{{account}}' }],
+    width: 6,
+  }),
+  stat({
+    title: 'Chats from posts in the range',
+    description: 'WhatsApp chats that began from a post over the range picked in the time picker, per account. ' + RANGE_NOTE,
+    unit: 'short',
+    decimals: 0,
+    sparkline: false,
+    thresholds: NEUTRAL(),
+    queries: [{ expr: chatsInRange('post'), legend: '{{account}}' }],
+    width: 6,
+  }),
+  stat({
+    title: 'Share of chats from ads in the range',
+    description: 'Chats from ads over chats from ads and posts in the picked range, per account. "no chats" when there were none. ' + RANGE_NOTE,
+    ...RATIO,
+    sparkline: false,
+    thresholds: NEUTRAL(),
+    mappings: [NO_CHATS],
+    queries: [
+      {
+        expr:
+          `sum by (account) (increase(wolkvox_whatsapp_chats_total{${ACCOUNT}, source="ad"}[$__range]))\n` +
+          `/\n` +
+          `sum by (account) (increase(wolkvox_whatsapp_chats_total{${ACCOUNT}}[$__range]))`,
+        legend: '{{account}}',
+      },
+    ],
+    width: 6,
+  }),
+  stat({
+    title: 'Bot containment in the range',
+    description:
+      'All chats a bot handled alone over all chats (`total_chatbot` / (`total_chatbot` + `total_agents`)) in the picked range, ' +
+      'per account. Red below 40 %, green from 60 %. ' +
+      RANGE_NOTE,
+    ...RATIO,
+    sparkline: false,
+    thresholds: CONTAINMENT(),
+    mappings: [NO_CHATS],
+    queries: [
+      {
+        expr:
+          `sum by (account) (increase(wolkvox_whatsapp_handled_chats_total{${ACCOUNT}, handler="bot"}[$__range]))\n` +
+          `/\n` +
+          `sum by (account) (increase(wolkvox_whatsapp_handled_chats_total{${ACCOUNT}}[$__range]))`,
+        legend: '{{account}}',
+      },
+    ],
+    width: 6,
+  }),
+  dailyBars(),
+  stat({
+    title: 'Chats this week (from Monday)',
+    description: 'Chats from ads and from posts since Monday 00:00 local time, per account. ' + CALENDAR_NOTE,
+    unit: 'short',
+    decimals: 0,
+    sparkline: false,
+    thresholds: NEUTRAL(),
+    queries: [{ expr: `sum by (account, source) (wolkvox_whatsapp_chats{${ACCOUNT}, window="week"})`, legend: '{{source}} · {{account}}' }],
+    width: 8,
+  }),
+  stat({
+    title: 'Chats this month (from the 1st)',
+    description: 'Chats from ads and from posts since the 1st at 00:00 local time, per account. ' + CALENDAR_NOTE,
+    unit: 'short',
+    decimals: 0,
+    sparkline: false,
+    thresholds: NEUTRAL(),
+    queries: [{ expr: `sum by (account, source) (wolkvox_whatsapp_chats{${ACCOUNT}, window="month"})`, legend: '{{source}} · {{account}}' }],
+    width: 8,
+  }),
+  stat({
+    title: 'Bot containment this month',
+    description: 'All chats a bot handled alone over all chats since the 1st, per account. Red below 40 %, green from 60 %. ' + CALENDAR_NOTE,
+    ...RATIO,
+    sparkline: false,
+    thresholds: CONTAINMENT(),
+    mappings: [NO_CHATS],
+    queries: [{ expr: botShare('wolkvox_whatsapp_handled_chats', `${ACCOUNT}, window="month"`, 'account'), legend: '{{account}}' }],
+    width: 8,
+  }),
+];
+
+/** One stacked bar per local day, ads and posts, from the counters (the `$day_offset` variable picks the zone). */
+function dailyBars(): TimeseriesPanelBuilder {
+  return timeseries({
+    title: 'Chats per local day: ads vs posts',
+    description:
+      'One bar per local day: chats from ads and from posts added to the counters that day. Pick your accounts\' UTC offset in ' +
+      'the "Local day" variable and set the dashboard time zone to the same zone, so each bar is labelled with its own date. ' +
+      'A bar covers local midnight + 30 minutes to the next, so that the last hourly chunk of the day (settled at 00:15 with ' +
+      'the default counter_delay) is in it; with another counter_step or counter_delay, edit the offsets. Zones with DST shift by ' +
+      'an hour half the year. The bar of today grows until midnight.',
+    unit: 'short',
+    decimals: 0,
+    min: 0,
+    thresholds: NEUTRAL(),
+    queries: [
+      {
+        expr: `sum by (source) (increase(wolkvox_whatsapp_chats_total{${ACCOUNT}}[1d] offset $day_offset))`,
+        legend: '{{source}}',
+      },
+    ],
+    width: 24,
+  })
+    .interval('1d')
+    .drawStyle(GraphDrawStyle.Bars)
+    .barAlignment(BarAlignment.After)
+    .fillOpacity(80)
+    .stacking(new StackingConfigBuilder().mode(StackingMode.Normal));
+}
 
 const containmentRow = (): RowBuilder => new RowBuilder('Bot containment: chats the bot closed without an agent');
 
@@ -575,7 +735,7 @@ const healthRow = (): RowBuilder =>
             legend: 'quota · {{account}}',
           },
         ],
-        width: 16,
+        width: 12,
       }),
     )
     .withPanel(
@@ -601,7 +761,27 @@ const healthRow = (): RowBuilder =>
             legend: '{{account}}',
           },
         ],
-        width: 8,
+        width: 6,
+        height: 8,
+      }),
+    )
+    .withPanel(
+      stat({
+        title: 'Counters lag',
+        description:
+          'How far behind now the `_total` counters are: seconds since the end of the last chunk they hold. Up to a chunk and its ' +
+          'delay is normal (75 min at the defaults); orange past that, red 30 minutes later, when WolkvoxCountersNotSettling fires.',
+        unit: 's',
+        decimals: 0,
+        sparkline: false,
+        thresholds: thresholds([null, 'green'], [COUNTERS_SETTLE_SECONDS, 'orange'], [COUNTERS_SETTLE_SECONDS + 1800, 'red']),
+        queries: [
+          {
+            expr: `time() - max by (account) (wolkvox_counters_settled_until_timestamp_seconds{${ACCOUNT}})`,
+            legend: '{{account}}',
+          },
+        ],
+        width: 6,
         height: 8,
       }),
     );
@@ -640,7 +820,19 @@ function variables(): cog.Builder<unknown>[] {
       `wolkvox_up{${ACCOUNT}}`,
       'Report window(s) the exporter polls, e.g. 1h, today, yesterday. Values of different windows overlap; panels never add them.',
     ),
+    dayOffsetVariable(),
   ];
+}
+
+/** Which local days the daily bars show: a custom variable of UTC offsets (see DAY_OFFSETS). */
+function dayOffsetVariable(): CustomVariableBuilder {
+  const [label, value] = DAY_OFFSETS[DEFAULT_DAY_OFFSET]!;
+  return new CustomVariableBuilder('day_offset')
+    .label('Local day')
+    .description("Your accounts' UTC offset, for the bars of local days; set the dashboard time zone to the same zone.")
+    .values(DAY_OFFSETS.map(([text, offset]) => `${text} : ${offset}`).join(', '))
+    .options(DAY_OFFSETS.map(([text, offset], index) => ({ selected: index === DEFAULT_DAY_OFFSET, text, value: offset })))
+    .current({ selected: true, text: label, value });
 }
 
 type Json = Record<string, unknown>;
@@ -687,6 +879,7 @@ export function buildDashboard(): Json {
   for (const variable of variables()) builder.withVariable(variable as cog.Builder<never>);
   const sections: [RowBuilder, cog.Builder<unknown>[]][] = [
     [sourcesRow(), sourcesPanels()],
+    [historyRow(), historyPanels()],
     [containmentRow(), containmentPanels()],
     [agentsRow(), agentsPanels()],
     [accountsRow(), accountsPanels()],

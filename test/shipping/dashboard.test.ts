@@ -65,6 +65,13 @@ const queryPanels = allPanels(committed.panels).filter((panel) => panel.type !==
 const targets = queryPanels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, expr: target.expr ?? '' })));
 const variables = committed.templating.list;
 const queryVariables = variables.filter((variable) => variable.type === 'query');
+const customVariables = variables.filter((variable) => variable.type === 'custom');
+
+/** Panels that dashboard-linter's .lint file excuses from target-rate-interval-rule (the history panels). */
+const lint = parseYaml(readFileSync(join(ROOT, 'grafana/dashboards/.lint'), 'utf8')) as {
+  exclusions: Record<string, { reason: string; entries?: { dashboard: string; panel: string }[] }>;
+};
+const RANGE_EXCUSED = new Set((lint.exclusions['target-rate-interval-rule']?.entries ?? []).map((entry) => entry.panel));
 
 /** `label_values(<selector>, <label>)`, the only query form the variables use (template-label-promql-rule). */
 function labelValues(variable: Variable): { selector: string; label: string } {
@@ -103,6 +110,8 @@ const BUILTINS: Record<string, string> = {
 const ALL_SELECTED: Record<string, string> = {
   ...BUILTINS,
   ...Object.fromEntries(queryVariables.map((variable) => [variable.name, variable.allValue ?? '.*'])),
+  // A custom variable has one value at a time: its default.
+  ...Object.fromEntries(customVariables.map((variable) => [variable.name, String(variable.current?.value)])),
 };
 
 describe('dashboard JSON is generated from grafana/dashboard.ts', () => {
@@ -147,8 +156,12 @@ describe('dashboard is importable through the Grafana UI', () => {
     expect(provisioned.datasources).toEqual([expect.objectContaining({ name: datasource?.current?.text, type: 'prometheus', isDefault: true })]);
   });
 
-  it('has the template variables datasource, account and window (plus job and instance for the linter)', () => {
-    expect(variables.map((variable) => variable.name)).toEqual(['datasource', 'job', 'instance', 'account', 'window']);
+  it('has the template variables datasource, account and window (plus job and instance for the linter, and the local day)', () => {
+    expect(variables.map((variable) => variable.name)).toEqual(['datasource', 'job', 'instance', 'account', 'window', 'day_offset']);
+    // The bars of local days: one offset per zone, Bogotá's by default, each a PromQL duration.
+    const dayOffset = variables.find((v) => v.name === 'day_offset') as Variable & { options?: { text: string; value: string }[] };
+    expect(dayOffset.current?.value).toBe('-5h30m');
+    expect(dayOffset.options?.map((option) => option.value)).toEqual(['-3h30m', '-4h30m', '-5h30m', '-6h30m', '-1d30m', '-23h30m']);
     expect(labelValues(variables.find((v) => v.name === 'account')!)).toEqual({
       selector: 'wolkvox_up{job=~"$job", instance=~"$instance"}',
       label: 'account',
@@ -311,9 +324,10 @@ describe('dashboard-linter rules', () => {
       }
     });
 
-    it('target-rate-interval-rule: every range is [$__rate_interval]', () => {
+    it('target-rate-interval-rule: every range is [$__rate_interval], but in the panels .lint excuses', () => {
+      const allowed = RANGE_EXCUSED.has(panel.title ?? '') ? ['[$__range]', '[1d]'] : ['[$__rate_interval]'];
       for (const target of panel.targets ?? []) {
-        for (const [range] of (target.expr ?? '').matchAll(/\[[^\]]*\]/g)) expect(range).toBe('[$__rate_interval]');
+        for (const [range] of (target.expr ?? '').matchAll(/\[[^\]]*\]/g)) expect(allowed, target.expr).toContain(range);
       }
     });
 
@@ -324,7 +338,8 @@ describe('dashboard-linter rules', () => {
           const before = expr.slice(0, match.index);
           const after = expr.slice(match.index + match[0].length);
           expect(before, expr).toMatch(/\b(?:rate|irate|increase)\($/);
-          expect(after, expr).toMatch(/^\{[^}]*\}\[\$__rate_interval\]\)/);
+          const range = RANGE_EXCUSED.has(panel.title ?? '') ? /^\{[^}]*\}\[(?:\$__range|1d)\](?: offset \$day_offset)?\)/ : /^\{[^}]*\}\[\$__rate_interval\]\)/;
+          expect(after, expr).toMatch(range);
         }
       }
     });
@@ -491,6 +506,7 @@ describe('end to end: every panel query returns data from Prometheus scraping th
       instance: grafanaRegexValue(exporterAddress),
       account: 'demo',
       window: 'today',
+      day_offset: '-5h30m',
     });
   }, 35_000);
 
@@ -534,7 +550,7 @@ describe('end to end: every panel query returns data from Prometheus scraping th
       { timeoutMs: 15_000, watch: [exporter!, prometheus!], describe: diagnostics },
     );
     expect(rules.filter((rule) => rule.health !== 'ok')).toEqual([]);
-    expect(rules.filter((rule) => rule.type === 'alerting')).toHaveLength(8);
+    expect(rules.filter((rule) => rule.type === 'alerting')).toHaveLength(9);
     for (const record of ['wolkvox:bot_containment:ratio', 'wolkvox:agent_handoff:ratio', 'wolkvox:handled_bot_containment:ratio']) {
       const samples = await waitFor(
         `${record} to have samples`,

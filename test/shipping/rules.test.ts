@@ -120,6 +120,7 @@ describe('alerting rules', () => {
     'WolkvoxTokenRejected',
     'WolkvoxQuotaPaused',
     'WolkvoxPlannedCallsNearQuota',
+    'WolkvoxCountersNotSettling',
   ];
 
   it('cover exporter down and absent, API failing, stale data, token rejected, quota paused and quota use', () => {
@@ -133,6 +134,10 @@ describe('alerting rules', () => {
     expect(expr('WolkvoxTokenRejected')).toContain('increase(wolkvox_exporter_requests_total{outcome="unauthorized"}[15m]) > 0');
     expect(expr('WolkvoxQuotaPaused')).toBe('wolkvox_quota_paused == 1');
     expect(expr('WolkvoxPlannedCallsNearQuota')).toBe('wolkvox_exporter_planned_daily_calls > 0.8 * wolkvox_exporter_daily_quota_calls');
+    // The threshold follows the exporter's own counter step and delay, plus a margin for retries.
+    expect(expr('WolkvoxCountersNotSettling')).toBe(
+      'time() - wolkvox_counters_settled_until_timestamp_seconds > on (job, instance, account) (wolkvox_counters_step_seconds + wolkvox_counters_delay_seconds + 1800)',
+    );
   });
 
   it('select the job the example scrape config defines', () => {
@@ -179,12 +184,25 @@ describe('recording rules', () => {
       'wolkvox:agent_handoff:ratio',
       'wolkvox:handled_bot_containment:ratio',
       'wolkvox:handled_agent_handoff:ratio',
+      'wolkvox:whatsapp_chats:increase1d',
+      'wolkvox:whatsapp_handled_chats:increase1d',
+      'wolkvox:bot_containment:ratio1d',
+      'wolkvox:handled_bot_containment:ratio1d',
     ]);
-    for (const rule of records) {
+    for (const rule of records.filter((r) => r.record?.endsWith(':ratio'))) {
       // Grouping keeps account, window (and source): only the handler label is summed away.
       expect(rule.expr, rule.record).toMatch(/^sum without \(handler\) \(wolkvox_whatsapp_(handled_)?chats\{handler="(bot|agent)"\}\)/);
       // 0/0 would record NaN: the denominator is guarded.
       expect(rule.expr, rule.record).toMatch(/\/ \(sum without \(handler\) \(wolkvox_whatsapp_(handled_)?chats\) > 0\)$/);
+    }
+  });
+
+  it('record daily totals and containment from the _total counters, guarded against 0/0', () => {
+    const daily = Object.fromEntries(records.filter((r) => r.record?.endsWith('1d')).map((r) => [r.record, r.expr]));
+    expect(daily['wolkvox:whatsapp_chats:increase1d']).toBe('increase(wolkvox_whatsapp_chats_total[1d])');
+    expect(daily['wolkvox:whatsapp_handled_chats:increase1d']).toBe('increase(wolkvox_whatsapp_handled_chats_total[1d])');
+    for (const name of ['wolkvox:bot_containment:ratio1d', 'wolkvox:handled_bot_containment:ratio1d']) {
+      expect(daily[name], name).toMatch(/^sum without \(handler\) \(wolkvox:whatsapp_(handled_)?chats:increase1d\{handler="bot"\}\)\n?\s*\/ \(sum without \(handler\) \(wolkvox:whatsapp_(handled_)?chats:increase1d\) > 0\)$/);
     }
   });
 
