@@ -1,8 +1,9 @@
-// Fetching the backfill's chunks: oldest first per account, within the token's concurrency limit, with the poller's retries.
+// Fetching the backfill's chunks: oldest first per account, within the token's and the origin's limits, with the poller's retries.
 import type { Clock } from '../clock.js';
 import type { AccountConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { createTokenLimiters } from '../poller/limiter.js';
+import { DEFAULT_MAX_IN_FLIGHT } from '../config/flags.js';
+import { createOriginLimiters, createTokenLimiters } from '../poller/limiter.js';
 import { DEFAULT_RETRIES, fetchWithRetries, type CallContext } from '../poller/poll.js';
 import { createQuotaPauses } from '../poller/quota.js';
 import type { Chunk } from '../wolkvox/chunks.js';
@@ -38,6 +39,8 @@ export type RunDeps = {
   random?: () => number;
   retries?: number;
   signal?: AbortSignal;
+  /** Cap of calls in flight to one origin, as the exporter's (Config.maxInFlightPerOrigin); DEFAULT_MAX_IN_FLIGHT when left out. */
+  maxInFlightPerOrigin?: number;
 };
 
 /**
@@ -48,12 +51,14 @@ export type RunDeps = {
 export async function runBackfill(deps: RunDeps): Promise<BackfillResult> {
   const accounts = deps.plans.map((plan) => plan.account);
   const limiters = createTokenLimiters();
+  const origins = createOriginLimiters(deps.maxInFlightPerOrigin ?? DEFAULT_MAX_IN_FLIGHT);
   const signal = deps.signal ?? new AbortController().signal;
   const context: CallContext = {
     onRequest: deps.onRequest ?? (() => undefined),
     random: deps.random ?? Math.random,
     retries: deps.retries ?? DEFAULT_RETRIES,
     limiterFor: (account) => limiters.limiterFor(account, accounts),
+    originLimiterFor: (account) => origins.limiterFor(account),
     quota: createQuotaPauses({ clock: deps.clock, logger: deps.logger, onChange: () => undefined }),
     accounts: () => accounts,
     signal,

@@ -30,6 +30,18 @@ const ACCOUNTS = ['exporter', 'healthcheck', 'backfill'] as const;
 const HEALTHCHECK = ['healthcheck'] as const;
 const BACKFILL = ['backfill'] as const;
 
+/**
+ * Default of --wolkvox.max-in-flight: API calls in flight to one origin, over all its tokens and
+ * accounts. 16 is 8 tokens' worth of Wolkvox's 2 simultaneous calls per token. Calls in flight =
+ * calls a second × seconds a call: 1,000 accounts × 3 windows at 5m, plus hourly counter chunks,
+ * is 3,000 / 300 + 1,000 / 3,600 ≈ 10.3 calls/s, so about 10 in flight with 1 s calls. 16 leaves
+ * half again as much for retries and slow calls, and drains the 3,000 first polls of a start in
+ * about 3,000 / 16 ≈ 190 s, inside the interval. (8 would serve only 8 calls/s at 1 s a call:
+ * fewer than that workload needs.) One slot serves about 200 windows at 5m with 1 s calls and
+ * that headroom; the README says when to raise it.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 16;
+
 /** Every flag (spec: Flags). Parsing, defaults and --help all read this table. */
 export const FLAGS = [
   { name: 'config.file', env: 'WOLKVOX_CONFIG_FILE', placeholder: 'FILE', help: 'YAML file with several Wolkvox accounts', commands: ACCOUNTS },
@@ -40,6 +52,7 @@ export const FLAGS = [
   { name: 'wolkvox.timezone', env: 'WOLKVOX_TIMEZONE', placeholder: 'ZONE', default: 'America/Bogota', help: 'IANA time zone that date_ini/date_end are written in', commands: ACCOUNTS },
   { name: 'wolkvox.timeout', env: 'WOLKVOX_TIMEOUT', placeholder: 'DURATION', default: '60s', help: 'timeout of one API call', commands: ACCOUNTS },
   { name: 'wolkvox.max-concurrency', env: 'WOLKVOX_MAX_CONCURRENCY', placeholder: 'N', default: '1', help: 'API calls in flight per token, 1 or 2 (Wolkvox rejects a third)', commands: ACCOUNTS },
+  { name: 'wolkvox.max-in-flight', env: 'WOLKVOX_MAX_IN_FLIGHT', placeholder: 'N', default: String(DEFAULT_MAX_IN_FLIGHT), help: 'API calls in flight to one origin (scheme, host and port), over all its tokens and accounts; config key max_in_flight, top level only', commands: ACCOUNTS },
   { name: 'wolkvox.daily-quota', env: 'WOLKVOX_DAILY_QUOTA', placeholder: 'CALLS', help: "the token's API calls per day (licenses x 1000), if known", commands: ACCOUNTS },
   { name: 'collector.windows', env: 'WOLKVOX_WINDOWS', placeholder: 'LIST', default: '1h,today', help: 'comma list of windows: durations 1m..31d, today, yesterday, week, month, last_week, last_month', commands: EXPORTER },
   { name: 'collector.counter.step', env: 'WOLKVOX_COUNTER_STEP', placeholder: 'DURATION', default: '1h', help: 'length of the settled chunks summed into the _total counters, 1m..1d; 0 turns counters off', commands: EXPORTER },

@@ -16,6 +16,7 @@ import {
   LOG_FORMATS,
   LOG_LEVELS,
   maxConcurrencySchema,
+  maxInFlightSchema,
   positiveDurationSchema,
   serverSchema,
   telemetryPathSchema,
@@ -196,13 +197,16 @@ function parseConfigFile(path: string, readFile: ReadFile): ConfigFile {
   return result.data;
 }
 
-function fileAccounts(
+/** What a config file yields: its accounts, and the settings of the whole process it may set. */
+type FileSettings = { accounts: AccountConfig[]; maxInFlight?: number };
+
+function fileSettings(
   path: string,
   settings: RawSettings,
   common: CommonSettings,
   env: NodeJS.ProcessEnv,
   readFile: ReadFile,
-): AccountConfig[] {
+): FileSettings {
   for (const name of ['wolkvox.server', 'wolkvox.token-file', 'wolkvox.account'] as const) {
     const raw = settings.values[name];
     if (raw) throw new ConfigError(raw.key, 'cannot be combined with a config file: set it per account in the file');
@@ -218,7 +222,7 @@ function fileAccounts(
   }
   const fileDir = dirname(path);
   const seen = new Set<string>();
-  return file.accounts.map((account: FileAccount, index) => {
+  const accounts = file.accounts.map((account: FileAccount, index) => {
     const key = (field: string) => `accounts[${index}].${field}`;
     if (seen.has(account.name)) throw new ConfigError(key('name'), `duplicate account name "${account.name}"${note}`);
     seen.add(account.name);
@@ -264,6 +268,7 @@ function fileAccounts(
       fromFile ? note : '',
     );
   });
+  return { accounts, ...(file.max_in_flight !== undefined ? { maxInFlight: file.max_in_flight } : {}) };
 }
 
 /** `--demo` polls the built-in simulator: account settings would be silently unused, so they are errors. */
@@ -303,14 +308,21 @@ export function loadConfig({ settings, env, readFile }: LoadInput): Config {
   const web = loadWebSettings(settings);
   const demo = settings.values.demo?.value === 'true';
   const configFile = settings.values['config.file'];
+  const flagMaxInFlight = required(settings, 'wolkvox.max-in-flight', maxInFlightSchema);
 
   let accounts: AccountConfig[];
+  // Precedence as for the other keys: the file's top-level key, then the flag or env var, then the default.
+  let maxInFlightPerOrigin = flagMaxInFlight;
   if (demo) accounts = [demoAccount(settings, common)];
-  else if (configFile) accounts = fileAccounts(configFile.value, settings, common, env, readFile);
-  else accounts = [singleAccount(settings, common, readFile)];
+  else if (configFile) {
+    const file = fileSettings(configFile.value, settings, common, env, readFile);
+    accounts = file.accounts;
+    maxInFlightPerOrigin = file.maxInFlight ?? flagMaxInFlight;
+  } else accounts = [singleAccount(settings, common, readFile)];
 
   return {
     accounts,
+    maxInFlightPerOrigin,
     demo,
     ...(configFile ? { configFile: configFile.value } : {}),
     web,

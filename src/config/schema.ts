@@ -77,6 +77,26 @@ export const dailyQuotaSchema = z.coerce
   .int({ message: 'must be a whole number of calls per day' })
   .positive({ message: 'must be a positive number of calls per day' });
 
+/**
+ * --wolkvox.max-in-flight and the file's top-level max_in_flight: a positive whole number of
+ * calls. Numbers and digit strings only, so YAML's `true` or `1.5` is refused, not coerced.
+ */
+export const maxInFlightSchema = z.unknown().transform((value, ctx) => {
+  const calls = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (Number.isSafeInteger(calls) && calls >= 1) return calls;
+  ctx.addIssue({ code: 'custom', message: 'must be a positive whole number of calls in flight to one origin, such as 16' });
+  return z.NEVER;
+});
+
+/**
+ * The cap is the process's, per origin, across every account calling it: an account's own value
+ * would be ambiguous when accounts on one origin disagree, and the per-token limit is max_concurrency.
+ */
+const perAccountMaxInFlightSchema = z.never({
+  error:
+    'is not an account setting: it caps the calls this process has in flight to one origin, over all accounts; set max_in_flight at the top level of the file or --wolkvox.max-in-flight (max_concurrency is the per-token limit)',
+});
+
 function windowListSchema() {
   return z.array(z.string()).transform((entries, ctx) => {
     const windows: WindowSpec[] = [];
@@ -123,11 +143,14 @@ export const fileAccountSchema = z.strictObject({
   token_file: z.string().min(1).optional(),
   token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be the name of an environment variable' }).optional(),
   daily_quota: dailyQuotaSchema.optional(),
+  max_in_flight: perAccountMaxInFlightSchema.optional(),
   ...sharedFileKeys,
 });
 
 export const configFileSchema = z.strictObject({
   ...sharedFileKeys,
+  /** Top level only: see perAccountMaxInFlightSchema. */
+  max_in_flight: maxInFlightSchema.optional(),
   accounts: z.array(fileAccountSchema).min(1, { message: 'needs at least one account' }),
 });
 
@@ -178,6 +201,11 @@ export const telemetryPathSchema = z
 
 export type Config = {
   accounts: AccountConfig[];
+  /**
+   * Cap of API calls in flight to one origin, over all accounts and tokens (--wolkvox.max-in-flight).
+   * loadConfig always sets it; a Config built by hand may leave it out for DEFAULT_MAX_IN_FLIGHT.
+   */
+  maxInFlightPerOrigin?: number;
   /** Run against the built-in simulator; main fills in the demo account once it listens. */
   demo: boolean;
   configFile?: string;

@@ -1,4 +1,4 @@
-// A counting semaphore that caps calls in flight per Wolkvox token (the API rejects a third), and one per token.
+// Counting semaphores for API calls: one per Wolkvox token (the API rejects a third call in flight), and one per origin (--wolkvox.max-in-flight).
 import type { AccountConfig } from '../config/schema.js';
 import { accountsSharingToken } from '../config/tokens.js';
 
@@ -88,6 +88,63 @@ export function createTokenLimiters(): TokenLimiters {
       // A limiter with calls in flight stays: if its token comes back, those calls must still count.
       for (const [key, limiter] of limiters) if (!used.has(key) && limiter.inFlight() === 0) limiters.delete(key);
     },
+    size: () => limiters.size,
+  };
+}
+
+/**
+ * The origin calls to `baseUrl` go to: scheme, host and port, any path dropped, a default port
+ * left out (so `https://x` and `https://x:443/api` are one server). Base URLs are validated
+ * http(s) URLs by the time they get here (config/schema.ts).
+ */
+export function originOf(baseUrl: string): string {
+  return new URL(baseUrl).origin;
+}
+
+/**
+ * One limiter per origin, all with the same capacity (--wolkvox.max-in-flight): a cap on what
+ * this process sends to one server or proxy, whatever token or account a call is for.
+ */
+export type OriginLimiters = {
+  /** The limiter of the account's origin, shared by every account and token that calls it. */
+  limiterFor(account: Pick<AccountConfig, 'baseUrl'>): Limiter;
+  /** Changes the cap of every origin (a reload); calls in flight stay counted, as in Limiter.setCapacity. */
+  setCapacity(capacity: number): void;
+  readonly capacity: number;
+  /** After a reload: drops the limiters of origins no account uses, unless calls are still in flight to them. */
+  sync(accounts: readonly AccountConfig[]): void;
+  /** Calls in flight to an origin (or to the origin of a base URL), for diagnostics and tests. */
+  inFlight(origin: string): number;
+  /** How many origins have a limiter (diagnostics and tests). */
+  size(): number;
+};
+
+export function createOriginLimiters(initialCapacity: number): OriginLimiters {
+  let capacity = initialCapacity;
+  const limiters = new Map<string, Limiter>();
+  return {
+    limiterFor(account) {
+      const key = originOf(account.baseUrl);
+      let limiter = limiters.get(key);
+      if (!limiter) {
+        limiter = createLimiter(capacity);
+        limiters.set(key, limiter);
+      }
+      return limiter;
+    },
+    setCapacity(next) {
+      capacity = next;
+      for (const limiter of limiters.values()) if (limiter.capacity !== next) limiter.setCapacity(next);
+    },
+    get capacity() {
+      return capacity;
+    },
+    sync(accounts) {
+      const used = new Set(accounts.map((account) => originOf(account.baseUrl)));
+      // Calls still in flight keep their limiter: if the origin comes back, they must still count.
+      for (const [key, limiter] of limiters) if (!used.has(key) && limiter.inFlight() === 0) limiters.delete(key);
+    },
+    inFlight: (origin) => limiters.get(originOf(origin))?.inFlight() ?? 0,
     size: () => limiters.size,
   };
 }

@@ -30,6 +30,8 @@ export type PollContext = {
   retries: number;
   /** The limiter of the account's token, shared by every account on it. */
   limiterFor(account: AccountConfig): Limiter;
+  /** The limiter of the account's origin (--wolkvox.max-in-flight), shared by every token and account calling it. */
+  originLimiterFor(account: AccountConfig): Limiter;
   quota: QuotaPauses;
   /** The accounts in force, to pause everyone on an exhausted token. */
   accounts(): readonly AccountConfig[];
@@ -40,7 +42,10 @@ export type PollContext = {
 };
 
 /** What a call with retries needs of the context: the backfill builds just this much. */
-export type CallContext = Pick<PollContext, 'onRequest' | 'random' | 'retries' | 'limiterFor' | 'quota' | 'accounts' | 'signal'>;
+export type CallContext = Pick<
+  PollContext,
+  'onRequest' | 'random' | 'retries' | 'limiterFor' | 'originLimiterFor' | 'quota' | 'accounts' | 'signal'
+>;
 
 /** What one poll polls. */
 export type WindowTarget = {
@@ -70,7 +75,16 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** One API call with a slot of the token held. Undefined when shutdown or reload cancelled it. */
+/**
+ * One API call with a slot of the token and then a slot of the origin held. Undefined when
+ * shutdown or reload cancelled it.
+ *
+ * Always token first, then origin: no call ever holds an origin slot while it waits for a token,
+ * so there is no cycle to deadlock on, and origin slots go only to calls that can be sent at once
+ * (the other order would let calls queued behind a busy token sit on the origin's few slots).
+ * It also keeps the origin fair: each token has at most its own 1 or 2 calls in the origin's FIFO
+ * queue, so a token with many windows cannot crowd out the others.
+ */
 async function callOnce(
   context: CallContext,
   target: Pick<WindowTarget, 'account' | 'client'>,
@@ -78,13 +92,18 @@ async function callOnce(
   cancelled: () => boolean,
 ): Promise<CallAnswer | undefined> {
   const { account, client } = target;
-  const release = await context.limiterFor(account).acquire();
-  const startedAt = performance.now();
+  const releaseToken = await context.limiterFor(account).acquire();
+  let releaseOrigin: (() => void) | undefined;
+  let startedAt = performance.now();
   const seconds = () => (performance.now() - startedAt) / 1000;
   try {
     if (cancelled()) return undefined;
+    releaseOrigin = await context.originLimiterFor(account).acquire();
+    if (cancelled()) return undefined;
     // A poll that waited for the token while another window hit the quota must not spend a call.
     if (context.quota.isPaused(account)) return { paused: true };
+    // The request duration is the call's, not the time spent queued for the two slots.
+    startedAt = performance.now();
     return { result: await client.fetchChat15(bounds, context.signal), seconds: seconds() };
   } catch (error) {
     const failure =
@@ -93,7 +112,9 @@ async function callOnce(
     if (failure.kind === 'quota_exceeded' && !cancelled()) context.quota.pause(account, context.accounts());
     return { failure, seconds: seconds() };
   } finally {
-    release();
+    // The origin slot first: it goes to a call that already holds its token and can be sent now.
+    releaseOrigin?.();
+    releaseToken();
   }
 }
 

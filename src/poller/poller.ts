@@ -1,6 +1,7 @@
-// Background polling, wired together: a schedule of window and counter polls, per-token limiters and quota pauses, and the reload diff.
+// Background polling, wired together: a schedule of window and counter polls, per-token and per-origin limiters, quota pauses, and the reload diff.
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock.js';
+import { DEFAULT_MAX_IN_FLIGHT } from '../config/flags.js';
 import type { AccountConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { WolkvoxClient } from '../wolkvox/client.js';
@@ -8,7 +9,7 @@ import type { Outcome } from '../wolkvox/outcome.js';
 import { firstChunkAfterStart } from '../wolkvox/chunks.js';
 import { windowKey, type SnapshotCache } from './cache.js';
 import type { CounterStore } from './counters.js';
-import { createTokenLimiters } from './limiter.js';
+import { createOriginLimiters, createTokenLimiters } from './limiter.js';
 import { DEFAULT_RETRIES, pollCounters, pollWindow, type CounterTarget, type PollContext, type WindowTarget } from './poll.js';
 import { createQuotaPauses } from './quota.js';
 import { createSchedule, nextSlotMs, type Task } from './schedule.js';
@@ -28,10 +29,18 @@ export type PollerDeps = {
   /** [0, 1), for backoff jitter; tests make it deterministic. */
   random?: () => number;
   retries?: number;
+  /** Cap of calls in flight to one origin, over all tokens and accounts (Config.maxInFlightPerOrigin); DEFAULT_MAX_IN_FLIGHT when left out. */
+  maxInFlightPerOrigin?: number;
+};
+
+/** Settings of the whole process that a reload may change besides the accounts. */
+export type PollerSettings = {
+  /** A new cap per origin; left out, the cap in force stays. */
+  maxInFlightPerOrigin?: number;
 };
 
 export type Poller = {
-  /** Starts every window's schedule; the first polls begin at once. */
+  /** Starts every window's schedule; the first polls begin at once, spread as schedule.ts firstRunStepMs says. */
   start(): void;
   /** Stops scheduling, aborts calls in flight and waits for running polls to end. */
   stop(): Promise<void>;
@@ -39,10 +48,15 @@ export type Poller = {
   ready(): boolean;
   /** Polls every window now, once, outside the schedule (tests, and a fresh start after reload). */
   pollAll(): Promise<void>;
-  /** Applies a new account list: added windows start, removed ones stop and leave the cache. */
-  update(accounts: readonly AccountConfig[]): void;
+  /**
+   * Applies a new account list: added windows start, removed ones stop and leave the cache. A new
+   * cap per origin applies at once; calls in flight stay counted against it.
+   */
+  update(accounts: readonly AccountConfig[], settings?: PollerSettings): void;
   /** Calls in flight for an account's token, for tests and diagnostics. */
   inFlight(account: string): number;
+  /** Calls in flight to an origin (or to the origin of a base URL), over all its accounts; for tests and diagnostics. */
+  originInFlight(origin: string): number;
   /** How many tokens hold per-token state (limiters), for tests and diagnostics. */
   trackedTokens(): number;
 };
@@ -66,6 +80,7 @@ export function createPoller(deps: PollerDeps): Poller {
   let stopped = false;
 
   const limiters = createTokenLimiters();
+  const origins = createOriginLimiters(deps.maxInFlightPerOrigin ?? DEFAULT_MAX_IN_FLIGHT);
   const quota = createQuotaPauses({ clock, logger, onChange: (account, paused) => cache.setQuotaPaused(account, paused) });
   const schedule = createSchedule({ clock });
   /** What is being polled, by schedule key; a removed one is flagged so its poll in flight records nothing. */
@@ -79,6 +94,7 @@ export function createPoller(deps: PollerDeps): Poller {
     random: deps.random ?? Math.random,
     retries: deps.retries ?? DEFAULT_RETRIES,
     limiterFor: (account) => limiters.limiterFor(account, accounts),
+    originLimiterFor: (account) => origins.limiterFor(account),
     quota,
     accounts: () => accounts,
     signal: abort.signal,
@@ -97,6 +113,7 @@ export function createPoller(deps: PollerDeps): Poller {
           logger.error({ account: account.name, window: spec.label, err: String(error) }, 'poll crashed');
         }),
       nextRunAt: (nowMs, anchorMs) => nextSlotMs(anchorMs, phaseMs, account.intervalMs, nowMs),
+      intervalMs: account.intervalMs,
     };
   };
 
@@ -118,6 +135,7 @@ export function createPoller(deps: PollerDeps): Poller {
           },
         ),
       nextRunAt: (nowMs) => Math.max(nowMs, dueAtMs),
+      intervalMs: account.intervalMs,
     };
   };
 
@@ -151,6 +169,7 @@ export function createPoller(deps: PollerDeps): Poller {
     }
     quota.sync(next);
     limiters.sync(next);
+    origins.sync(next);
 
     const tasks: Task[] = [];
     for (const account of next) {
@@ -197,8 +216,9 @@ export function createPoller(deps: PollerDeps): Poller {
 
     pollAll: () => schedule.runAll(),
 
-    update(next) {
+    update(next, settings) {
       if (stopped) return;
+      if (settings?.maxInFlightPerOrigin !== undefined) origins.setCapacity(settings.maxInFlightPerOrigin);
       apply(next);
     },
 
@@ -206,6 +226,8 @@ export function createPoller(deps: PollerDeps): Poller {
       const config = accounts.find((a) => a.name === account);
       return config ? limiters.limiterFor(config, accounts).inFlight() : 0;
     },
+
+    originInFlight: (origin) => origins.inFlight(origin),
 
     trackedTokens: () => limiters.size(),
   };

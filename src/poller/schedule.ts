@@ -1,15 +1,39 @@
-// When each recurring poll runs: first runs spread over under a second, then each task on its own timing; a task never overlaps itself.
+// When each recurring poll runs: first runs spread over a bounded start-up, then each task on its own timing; a task never overlaps itself.
 import type { Clock } from '../clock.js';
 
-/** First polls start at once, spread over at most this much so they do not all fire together. */
+/** Up to this many tasks starting together (a small config) all start within FIRST_POLL_SPREAD_MS. */
+export const SMALL_START_COUNT = 50;
+/** First polls of a small start are spread over at most this much, so they do not all fire together. */
 export const FIRST_POLL_SPREAD_MS = 900;
 const MAX_FIRST_POLL_STEP_MS = 50;
+/**
+ * A larger start goes out at this rate. 50 a second is 5 times the steady rate of 1,000 accounts ×
+ * 3 windows at 5m (10 a second): quick, yet never thousands of calls, sockets and promise chains
+ * created in one tick (the event loop stays free for scrapes), and, since each window keeps the
+ * phase of its first run, the steady polling stays spread the same way. 50 is also where a small
+ * start ends, so the step barely changes there (18 ms at 50 tasks, 20 ms at 51).
+ */
+export const FIRST_POLLS_PER_SECOND = 50;
+/**
+ * However many tasks start, the last first run is due within this long, and within a quarter of the
+ * shortest interval: every first poll is due early in its first interval. 3,000 windows take all of
+ * it at 50 a second; more are squeezed closer together.
+ */
+export const MAX_START_UP_SPREAD_MS = 60_000;
 /** setTimeout fires at once beyond 2^31 − 1 ms; a task due later is simply looked at again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** The gap between consecutive first runs when `count` tasks start together: at most 50 ms, all within 900 ms. */
-export function firstRunStepMs(count: number): number {
-  return Math.min(MAX_FIRST_POLL_STEP_MS, FIRST_POLL_SPREAD_MS / Math.max(1, count));
+/**
+ * The gap between consecutive first runs when `count` tasks start together (at start, or added by
+ * one reload), `intervalMs` the shortest interval among them. Up to SMALL_START_COUNT tasks: at most
+ * 50 ms apart, all within FIRST_POLL_SPREAD_MS, as small configs always started. More: 1 /
+ * FIRST_POLLS_PER_SECOND apart, squeezed so that all are due within min(MAX_START_UP_SPREAD_MS,
+ * intervalMs / 4).
+ */
+export function firstRunStepMs(count: number, intervalMs = Infinity): number {
+  if (count <= SMALL_START_COUNT) return Math.min(MAX_FIRST_POLL_STEP_MS, FIRST_POLL_SPREAD_MS / Math.max(1, count));
+  const boundMs = Math.min(MAX_START_UP_SPREAD_MS, intervalMs / 4);
+  return Math.min(1000 / FIRST_POLLS_PER_SECOND, boundMs / count);
 }
 
 /**
@@ -27,14 +51,17 @@ export type Task = {
   readonly key: string;
   /** One run. It must not reject: the task records its own failures. */
   run(): Promise<void>;
-  /** When the next run is due, after a run that ended at `nowMs`; `anchorMs` is when the task was first scheduled. */
+  /** When the next run is due, after a run that ended at `nowMs`; `anchorMs` is when its first run was due. */
   nextRunAt(nowMs: number, anchorMs: number): number;
+  /** How often the task runs; the shortest in a batch bounds how long its first runs are spread. */
+  intervalMs?: number;
 };
 
 export type Schedule = {
   /**
-   * Adds tasks; once started, their first runs begin at once, spread as firstRunStepMs says. A
-   * task whose key is in `after` waits for that promise first (the run of the task it replaces).
+   * Adds tasks; once started, their first runs begin at once, spread as firstRunStepMs says (a
+   * reload's new tasks by the same rule). A task whose key is in `after` waits for that promise
+   * first (the run of the task it replaces).
    */
   add(tasks: readonly Task[], after?: ReadonlyMap<string, Promise<void>>): void;
   /** Stops scheduling a task. Returns its run in progress, if any, for a replacement to wait on. */
@@ -96,10 +123,13 @@ export function createSchedule({ clock }: { clock: Clock }): Schedule {
   };
 
   const startFirstRuns = (batch: readonly Entry[]) => {
-    const step = firstRunStepMs(batch.length);
+    const shortestIntervalMs = batch.reduce((shortest, entry) => Math.min(shortest, entry.task.intervalMs ?? Infinity), Infinity);
+    const step = firstRunStepMs(batch.length, shortestIntervalMs);
     const now = clock.now();
     batch.forEach((entry, index) => {
-      entry.anchorMs = now;
+      // Anchored where its first run was due, not at `now`: later runs keep the start-up's spread
+      // instead of every task's phase-0 slot falling on the same instant one interval later.
+      entry.anchorMs = now + index * step;
       scheduleIn(entry, index * step);
     });
   };

@@ -53,6 +53,7 @@ function plain(account: AccountConfig) {
 }
 
 const SINGLE = ['--wolkvox.server=0032'];
+const MAX_IN_FLIGHT_MESSAGE = 'must be a positive whole number of calls in flight to one origin, such as 16';
 const TOKEN_ENV = { WOLKVOX_TOKEN: SENTINEL };
 
 describe('loadConfig: single account', () => {
@@ -78,6 +79,7 @@ describe('loadConfig: single account', () => {
     expect(config.web).toEqual({ listenAddress: { port: 9867 }, telemetryPath: '/metrics', enableLifecycle: false });
     expect(config.web.listenAddress.host).toBeUndefined();
     expect(config.log).toEqual({ level: 'info', format: 'json' });
+    expect(config.maxInFlightPerOrigin).toBe(16);
   });
 
   it.each([
@@ -110,6 +112,7 @@ describe('loadConfig: single account', () => {
     { flag: 'wolkvox.timezone', env: 'WOLKVOX_TIMEZONE', fromEnv: 'America/Lima', fromFlag: 'Europe/Madrid', read: (c) => account(c).timeZone, envValue: 'America/Lima', flagValue: 'Europe/Madrid' },
     { flag: 'wolkvox.timeout', env: 'WOLKVOX_TIMEOUT', fromEnv: '10s', fromFlag: '1m30s', read: (c) => account(c).timeoutMs, envValue: 10_000, flagValue: 90_000 },
     { flag: 'wolkvox.max-concurrency', env: 'WOLKVOX_MAX_CONCURRENCY', fromEnv: '2', fromFlag: '1', read: (c) => account(c).maxConcurrency, envValue: 2, flagValue: 1 },
+    { flag: 'wolkvox.max-in-flight', env: 'WOLKVOX_MAX_IN_FLIGHT', fromEnv: '4', fromFlag: ' 64 ', read: (c) => c.maxInFlightPerOrigin, envValue: 4, flagValue: 64 },
     { flag: 'wolkvox.daily-quota', env: 'WOLKVOX_DAILY_QUOTA', fromEnv: '2000', fromFlag: '5000', read: (c) => account(c).dailyQuota, envValue: 2000, flagValue: 5000 },
     { flag: 'collector.windows', env: 'WOLKVOX_WINDOWS', fromEnv: 'yesterday', fromFlag: ' 24h , today ', read: (c) => account(c).windows, envValue: [{ kind: 'yesterday', label: 'yesterday' }], flagValue: [{ kind: 'duration', label: '24h', durationMs: 86_400_000 }, TODAY] },
     { flag: 'collector.interval', env: 'WOLKVOX_INTERVAL', fromEnv: '10m', fromFlag: '30s', read: (c) => [account(c).intervalMs, account(c).maxStalenessMs], envValue: [10 * MIN, 30 * MIN], flagValue: [30_000, 90_000] },
@@ -289,6 +292,11 @@ describe('loadConfig: rejected flags and env vars', () => {
     ['max-concurrency not a number', [...SINGLE, '--wolkvox.max-concurrency=two'], TOKEN_ENV, '--wolkvox.max-concurrency', '--wolkvox.max-concurrency: must be 1 or 2'],
     ['a fractional daily quota', [...SINGLE, '--wolkvox.daily-quota=1.5'], TOKEN_ENV, '--wolkvox.daily-quota', '--wolkvox.daily-quota: must be a whole number of calls per day'],
     ['a zero daily quota', [...SINGLE, '--wolkvox.daily-quota=0'], TOKEN_ENV, '--wolkvox.daily-quota', '--wolkvox.daily-quota: must be a positive number of calls per day'],
+    ['max-in-flight 0', [...SINGLE, '--wolkvox.max-in-flight=0'], TOKEN_ENV, '--wolkvox.max-in-flight', `--wolkvox.max-in-flight: ${MAX_IN_FLIGHT_MESSAGE}`],
+    ['a negative max-in-flight from env', SINGLE, { ...TOKEN_ENV, WOLKVOX_MAX_IN_FLIGHT: '-4' }, 'WOLKVOX_MAX_IN_FLIGHT', `WOLKVOX_MAX_IN_FLIGHT: ${MAX_IN_FLIGHT_MESSAGE}`],
+    ['a fractional max-in-flight', [...SINGLE, '--wolkvox.max-in-flight=1.5'], TOKEN_ENV, '--wolkvox.max-in-flight', `--wolkvox.max-in-flight: ${MAX_IN_FLIGHT_MESSAGE}`],
+    ['a max-in-flight that is no number', [...SINGLE, '--wolkvox.max-in-flight=eight'], TOKEN_ENV, '--wolkvox.max-in-flight', `--wolkvox.max-in-flight: ${MAX_IN_FLIGHT_MESSAGE}`],
+    ['a max-in-flight in hex', [...SINGLE, '--wolkvox.max-in-flight=0x10'], TOKEN_ENV, '--wolkvox.max-in-flight', `--wolkvox.max-in-flight: ${MAX_IN_FLIGHT_MESSAGE}`],
     // web and log
     ['a listen address without a colon', [...SINGLE, '--web.listen-address=9867'], TOKEN_ENV, '--web.listen-address', '--web.listen-address: "9867" is not a host:port address such as :9867 or 127.0.0.1:9867'],
     ['a listen port past 65535', SINGLE, { ...TOKEN_ENV, WOLKVOX_LISTEN_ADDRESS: ':65536' }, 'WOLKVOX_LISTEN_ADDRESS', 'WOLKVOX_LISTEN_ADDRESS: ":65536" is not a host:port address such as :9867 or 127.0.0.1:9867'],
@@ -396,6 +404,45 @@ describe('loadConfig: config file', () => {
       ['co', 24 * 60 * MIN, 60 * MIN],
       ['mx', 15 * MIN, 15 * MIN],
     ]);
+  });
+
+  describe('max_in_flight', () => {
+    const file = (text: string): ReadFile => (path) => (path === '/c.yml' ? text : '');
+    const ACCOUNTS = 'accounts:\n  - name: co\n    server: "0032"\n    token_env: T\n';
+
+    it('is read at the top level of the file, and wins over the flag and env var', () => {
+      expect(load(['--config.file=/c.yml', '--wolkvox.max-in-flight=32'], { T: 'tok' }, file(`max_in_flight: 8\n${ACCOUNTS}`)).maxInFlightPerOrigin).toBe(8);
+      expect(load(['--config.file=/c.yml'], { T: 'tok', WOLKVOX_MAX_IN_FLIGHT: '12' }, file(`max_in_flight: "24"\n${ACCOUNTS}`)).maxInFlightPerOrigin).toBe(24);
+      // Without the key: the flag, else the env var, else the default.
+      expect(load(['--config.file=/c.yml', '--wolkvox.max-in-flight=32'], { T: 'tok' }, file(ACCOUNTS)).maxInFlightPerOrigin).toBe(32);
+      expect(load(['--config.file=/c.yml'], { T: 'tok', WOLKVOX_MAX_IN_FLIGHT: '12' }, file(ACCOUNTS)).maxInFlightPerOrigin).toBe(12);
+      expect(load(['--config.file=/c.yml'], { T: 'tok' }, file(ACCOUNTS)).maxInFlightPerOrigin).toBe(16);
+    });
+
+    it('is taken by --demo, which talks to one origin too', () => {
+      expect(load(['--demo', '--wolkvox.max-in-flight=2']).maxInFlightPerOrigin).toBe(2);
+    });
+
+    it.each([
+      ['0', 'max_in_flight'],
+      ['-1', 'max_in_flight'],
+      ['2.5', 'max_in_flight'],
+      ['true', 'max_in_flight'],
+      ['"many"', 'max_in_flight'],
+      ['', 'max_in_flight'],
+    ])('refuses max_in_flight: %s', (value, key) => {
+      const error = rejection(['--config.file=/c.yml'], { T: 'tok' }, file(`max_in_flight: ${value}\n${ACCOUNTS}`));
+      expect(error.key).toBe(key);
+      expect(error.message).toBe(`max_in_flight: ${MAX_IN_FLIGHT_MESSAGE} (in /c.yml)`);
+    });
+
+    it('is refused per account, with where to set it instead', () => {
+      const error = rejection(['--config.file=/c.yml'], { T: 'tok' }, file(`${ACCOUNTS}    max_in_flight: 4\n`));
+      expect(error.key).toBe('accounts[0].max_in_flight');
+      expect(error.message).toBe(
+        'accounts[0].max_in_flight: is not an account setting: it caps the calls this process has in flight to one origin, over all accounts; set max_in_flight at the top level of the file or --wolkvox.max-in-flight (max_concurrency is the per-token limit) (in /c.yml)',
+      );
+    });
   });
 
   it('accepts a max staleness equal to the interval', () => {
@@ -632,7 +679,7 @@ describe('loadConfig fuzz', () => {
     fc.constant(null),
   );
   const keys = fc.constantFrom(
-    'interval', 'windows', 'timezone', 'timeout', 'max_staleness', 'max_concurrency', 'accounts', 'name', 'server',
+    'interval', 'windows', 'timezone', 'timeout', 'max_staleness', 'max_concurrency', 'max_in_flight', 'accounts', 'name', 'server',
     'base_url', 'token_file', 'token_env', 'daily_quota', 'token', 'x',
   );
   const { value: yamlValue } = fc.letrec((tie) => ({
@@ -650,6 +697,7 @@ describe('loadConfig fuzz', () => {
       timezone: scalar,
       interval: scalar,
       max_concurrency: scalar,
+      max_in_flight: scalar,
       daily_quota: scalar,
       base_url: scalar,
     },
@@ -657,7 +705,7 @@ describe('loadConfig fuzz', () => {
   );
   const document = fc.oneof(
     yamlValue.map((value) => stringify(value)),
-    fc.record({ interval: scalar, windows: fc.array(scalar, { maxLength: 3 }), accounts: fc.array(account, { maxLength: 3 }) }, { requiredKeys: ['accounts'] }).map(
+    fc.record({ interval: scalar, windows: fc.array(scalar, { maxLength: 3 }), max_in_flight: scalar, accounts: fc.array(account, { maxLength: 3 }) }, { requiredKeys: ['accounts'] }).map(
       (value) => stringify(value),
     ),
     // The good file with one line changed or dropped.

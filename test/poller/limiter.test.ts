@@ -1,7 +1,8 @@
-// The per-token semaphore: at most `capacity` calls in flight, slots handed over in FIFO order, release idempotent.
+// The semaphores: at most `capacity` calls in flight, slots handed over in FIFO order, release idempotent; one per token, one per origin.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createLimiter, type Limiter } from '../../src/poller/limiter.js';
+import type { AccountConfig } from '../../src/config/schema.js';
+import { createLimiter, createOriginLimiters, originOf, type Limiter } from '../../src/poller/limiter.js';
 
 /** Lets every settled promise run its callbacks. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -234,5 +235,84 @@ describe('setCapacity (a reload changed the token limit)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('originOf', () => {
+  it.each([
+    ['https://wv0032.wolkvox.com', 'https://wv0032.wolkvox.com'],
+    ['https://wv0032.wolkvox.com:443', 'https://wv0032.wolkvox.com'],
+    ['https://WV0032.Wolkvox.com/api/', 'https://wv0032.wolkvox.com'],
+    ['https://proxy.example:8443/wolkvox', 'https://proxy.example:8443'],
+    ['http://proxy.example:8443', 'http://proxy.example:8443'],
+    ['http://127.0.0.1:9000', 'http://127.0.0.1:9000'],
+    ['http://[::1]:9000/x', 'http://[::1]:9000'],
+  ])('%s → %s', (baseUrl, origin) => {
+    expect(originOf(baseUrl)).toBe(origin);
+  });
+});
+
+describe('createOriginLimiters', () => {
+  const on = (baseUrl: string) => ({ baseUrl });
+
+  it('shares one limiter per origin, whatever the path or default port, with the cap as capacity', () => {
+    const origins = createOriginLimiters(4);
+    const a = origins.limiterFor(on('https://a.example'));
+    expect(origins.limiterFor(on('https://a.example:443/wolkvox'))).toBe(a);
+    expect(origins.limiterFor(on('https://a.example:8443'))).not.toBe(a);
+    expect(origins.limiterFor(on('http://a.example'))).not.toBe(a);
+    expect(a.capacity).toBe(4);
+    expect(origins.size()).toBe(3);
+  });
+
+  it('counts in flight per origin', async () => {
+    const origins = createOriginLimiters(2);
+    const granted: string[] = [];
+    contender(origins.limiterFor(on('https://a.example')), 'a1', granted);
+    contender(origins.limiterFor(on('https://a.example/x')), 'a2', granted);
+    contender(origins.limiterFor(on('https://a.example')), 'a3', granted);
+    contender(origins.limiterFor(on('https://b.example')), 'b1', granted);
+    await settle();
+    expect(granted).toEqual(['a1', 'a2', 'b1']);
+    expect(origins.inFlight('https://a.example')).toBe(2);
+    expect(origins.inFlight('https://a.example:443/y')).toBe(2);
+    expect(origins.inFlight('https://b.example')).toBe(1);
+    expect(origins.inFlight('https://c.example')).toBe(0);
+  });
+
+  it('changes the cap of every origin, now and for origins seen later, keeping calls in flight counted', async () => {
+    const origins = createOriginLimiters(2);
+    const granted: string[] = [];
+    const a = origins.limiterFor(on('https://a.example'));
+    const holders = ['1', '2', '3'].map((name) => contender(a, name, granted));
+    await settle();
+    origins.setCapacity(1);
+    expect(origins.capacity).toBe(1);
+    expect(a.capacity).toBe(1);
+    expect(origins.limiterFor(on('https://b.example')).capacity).toBe(1);
+    holders[0]?.release();
+    await settle();
+    // 2 still holds the one slot there is now.
+    expect(granted).toEqual(['1', '2']);
+    origins.setCapacity(3);
+    await settle();
+    expect(granted).toEqual(['1', '2', '3']);
+  });
+
+  it('drops the limiters of origins no account uses, unless calls are in flight to them', async () => {
+    const origins = createOriginLimiters(2);
+    const granted: string[] = [];
+    origins.limiterFor(on('https://a.example'));
+    const busy = contender(origins.limiterFor(on('https://b.example')), 'b', granted);
+    origins.limiterFor(on('https://c.example'));
+    await settle();
+    origins.sync([{ baseUrl: 'https://c.example:443/path' }] as unknown as AccountConfig[]);
+    // a is gone; b stays while its call runs; c is used.
+    expect(origins.size()).toBe(2);
+    expect(origins.inFlight('https://b.example')).toBe(1);
+    busy.release();
+    await settle();
+    origins.sync([{ baseUrl: 'https://c.example' }] as unknown as AccountConfig[]);
+    expect(origins.size()).toBe(1);
   });
 });
