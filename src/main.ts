@@ -1,11 +1,14 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size
 // The wolkvox-exporter binary: builds everything from the Config, serves HTTP, handles signals and exit codes.
+//
+// --max-semi-space-size=1 (MB) keeps V8's young generation small: a scrape allocates little, and
+// the default 16 MB semi-spaces would cost about 20 MB of RSS under load for no gain (README:
+// Performance). What only some runs need (the web config, the simulator, the healthcheck and
+// backfill commands) is imported when they need it.
 import { realpathSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { Registry } from 'prom-client';
-import { backfillCommand } from './backfill/command.js';
 import { helpText, versionText } from './cli.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError } from './config/error.js';
@@ -14,17 +17,15 @@ import { DEMO_TOKEN, loadConfig } from './config/load.js';
 import { planWarnings } from './config/plan.js';
 import { readUtf8 } from './config/read-file.js';
 import type { AccountConfig, Config } from './config/schema.js';
-import { createApp } from './http/app.js';
-import { webConfigMiddleware } from './http/guard.js';
-import { createWebServer, reportTlsClientErrors } from './http/tls.js';
-import { loadWebConfig } from './http/web-config.js';
-import { exporterArgvOfPidOne, healthcheck } from './healthcheck.js';
+import { createApp, type Guard } from './http/app.js';
+import { createScrapeHandler } from './http/scrape.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics/metrics.js';
+import { createRuntimeMetrics, EXPOSITION_CONTENT_TYPE } from './metrics/runtime.js';
 import { createSnapshotCache } from './poller/cache.js';
 import { createCounterStore } from './poller/counters.js';
 import { createPoller } from './poller/poller.js';
-import { startSimulator, type Simulator } from './simulator/server.js';
+import type { Simulator } from './simulator/server.js';
 import { readBuildInfo } from './version.js';
 import { createWolkvoxClient } from './wolkvox/client.js';
 
@@ -46,6 +47,12 @@ export type StartOptions = {
   clock?: Clock;
 };
 
+/**
+ * `WOLKVOX_EXPORTER_RESPONSE_CACHE=off` re-renders and re-compresses /metrics on every scrape. Only
+ * the benchmark sets it: it measures what a scrape costs when the values changed since the last one.
+ */
+export const RESPONSE_CACHE_ENV = 'WOLKVOX_EXPORTER_RESPONSE_CACHE';
+
 function withBaseUrl(accounts: readonly AccountConfig[], baseUrl: string): AccountConfig[] {
   return accounts.map((account) => ({ ...account, baseUrl }));
 }
@@ -60,14 +67,38 @@ function listen(server: Server, config: Config): Promise<AddressInfo> {
   });
 }
 
+/** The web config's parts, imported only when a web config file is given. */
+async function loadWebStack(file: string) {
+  const [{ loadWebConfig }, { webConfigMiddleware }, { createWebServer, reportTlsClientErrors }] = await Promise.all([
+    import('./http/web-config.js'),
+    import('./http/guard.js'),
+    import('./http/tls.js'),
+  ]);
+  const webConfig = await loadWebConfig(file);
+  // Holds the bcrypt worker thread: shutdown() must close it.
+  const guard: Guard & { close(): Promise<void> } = webConfigMiddleware(webConfig);
+  return {
+    guard,
+    tls: Boolean(webConfig.tls),
+    createServer(app: Parameters<typeof createWebServer>[0], logger: Logger, clock: Clock): Server {
+      const server = createWebServer(app, webConfig);
+      // Anyone can fail a handshake: one warning per interval, with a count of those left out.
+      reportTlsClientErrors(server, logger, clock);
+      return server;
+    },
+  };
+}
+
 /** Starts the exporter for a loaded config; resolves once it listens and polling has begun. */
 export async function startExporter({ config, argv, env, logger, clock = systemClock }: StartOptions): Promise<RunningExporter> {
   const build = readBuildInfo();
-  const webConfig = config.web.configFile ? await loadWebConfig(config.web.configFile) : undefined;
+  // Loaded only with --web.config.file: TLS options, the basic-auth guard and its bcrypt worker.
+  const web = config.web.configFile ? await loadWebStack(config.web.configFile) : undefined;
 
   let simulator: Simulator | undefined;
   let accounts: readonly AccountConfig[] = config.accounts;
   if (config.demo) {
+    const { startSimulator } = await import('./simulator/server.js');
     simulator = await startSimulator({ token: DEMO_TOKEN });
     accounts = withBaseUrl(accounts, simulator.url);
     logger.info({ simulator: simulator.url }, 'demo mode: polling the built-in Wolkvox simulator');
@@ -75,13 +106,20 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
   // Quota advice is about Wolkvox; the simulator has none.
   if (!config.demo) for (const warning of planWarnings(accounts)) logger.warn(warning);
 
-  const registry = new Registry();
   const cache = createSnapshotCache();
   const counters = createCounterStore();
-  const metrics = createMetrics({ registry, cache, counters, clock, accounts: () => accounts, build });
+  const metrics = createMetrics({ cache, counters, clock, accounts: () => accounts, build });
+  const scrape = createScrapeHandler({
+    exporter: metrics,
+    runtime: createRuntimeMetrics(),
+    now: () => clock.now(),
+    contentType: EXPOSITION_CONTENT_TYPE,
+    cacheResponses: env[RESPONSE_CACHE_ENV] !== 'off',
+  });
   const poller = createPoller({
     accounts,
     counters,
+    ...(config.maxInFlightPerOrigin !== undefined ? { maxInFlightPerOrigin: config.maxInFlightPerOrigin } : {}),
     clientFor: (account) =>
       createWolkvoxClient({ baseUrl: account.baseUrl, token: account.token, timeoutMs: account.timeoutMs }),
     cache,
@@ -95,7 +133,7 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     try {
       const loaded = loadConfig({ settings: exporterSettings(argv, env), env, readFile: readUtf8 });
       const next = simulator ? withBaseUrl(loaded.accounts, simulator.url) : loaded.accounts;
-      poller.update(next);
+      poller.update(next, loaded.maxInFlightPerOrigin !== undefined ? { maxInFlightPerOrigin: loaded.maxInFlightPerOrigin } : {});
       accounts = next;
       metrics.syncAccounts(next);
       metrics.recordReload(true, clock.now());
@@ -108,21 +146,17 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     }
   };
 
-  // Holds the bcrypt worker thread: shutdown() must close it.
-  const guard = webConfig ? webConfigMiddleware(webConfig) : undefined;
   const app = createApp({
-    registry: metrics.exposition,
+    scrape,
     telemetryPath: config.web.telemetryPath,
     version: build.version,
     isReady: () => poller.ready(),
     accountNames: () => accounts.map((account) => account.name),
     ...(config.web.enableLifecycle ? { reload } : {}),
-    ...(guard ? { guard } : {}),
+    ...(web ? { guard: web.guard } : {}),
     onError: (error) => logger.error({ err: (error as Error)?.message ?? String(error) }, 'HTTP route failed'),
   });
-  const server = createWebServer(app, webConfig);
-  // Anyone can fail a handshake: one warning per interval, with a count of those left out.
-  reportTlsClientErrors(server, logger, clock);
+  const server = web ? web.createServer(app, logger, clock) : createHttpServer(app);
   let address: AddressInfo;
   try {
     address = await listen(server, config);
@@ -131,7 +165,7 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     throw error;
   }
   logger.info(
-    { address: address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`, version: build.version, accounts: accounts.map((a) => a.name), tls: Boolean(webConfig?.tls) },
+    { address: address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`, version: build.version, accounts: accounts.map((a) => a.name), tls: web?.tls ?? false },
     'listening',
   );
   poller.start();
@@ -146,7 +180,7 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
       await poller.stop();
       await closed;
       // Ends the bcrypt worker thread of basic auth, if one was started.
-      await guard?.close();
+      await web?.guard.close();
       await simulator?.close();
     })();
     return stopping;
@@ -170,6 +204,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     }
     if (command.command === 'healthcheck') return await runHealthcheck(argv.slice(1), env);
     if (command.command === 'backfill') {
+      const { backfillCommand } = await import('./backfill/command.js');
       return await backfillCommand({
         settings: command.settings,
         env,
@@ -232,6 +267,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 
 /** Docker reads exit status 1 as unhealthy and reserves 2, so the healthcheck exits 0 or 1 only. */
 async function runHealthcheck(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { exporterArgvOfPidOne, healthcheck } = await import('./healthcheck.js');
   const result = await healthcheck({ argv, env, readFile: readUtf8, exporterArgv: () => exporterArgvOfPidOne() });
   (result.healthy ? process.stdout : process.stderr).write(`${result.message}\n`);
   return result.healthy ? 0 : 1;

@@ -6,7 +6,6 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exporterArgvOfPidOne, healthcheck, loopbackHost, type HealthcheckDeps } from '../src/healthcheck.js';
 import { createApp } from '../src/http/app.js';
@@ -54,7 +53,7 @@ async function serve(webConfigFile?: string): Promise<number> {
   const webConfig = webConfigFile ? await loadWebConfig(join(dir, webConfigFile)) : undefined;
   const guard = webConfig ? webConfigMiddleware(webConfig) : undefined;
   const app = createApp({
-    registry: new Registry(),
+    scrape: async (_req, res) => void res.end('up 1\n'),
     telemetryPath: '/metrics',
     version: 'test',
     isReady: () => true,

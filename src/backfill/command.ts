@@ -74,6 +74,7 @@ export async function backfillCommand(deps: BackfillCommandDeps): Promise<number
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   const result = await runBackfill({
     plans,
+    ...(config.maxInFlightPerOrigin !== undefined ? { maxInFlightPerOrigin: config.maxInFlightPerOrigin } : {}),
     clientFor: deps.clientFor,
     clock: deps.clock,
     logger,

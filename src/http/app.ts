@@ -1,106 +1,86 @@
-// The express app: landing page, metrics, health, readiness and reload routes. It never listens itself.
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
-import type { Exposition } from '../metrics/metrics.js';
+// The HTTP handler: landing page, metrics, health, readiness and reload, behind the optional guard. It never listens itself.
+//
+// A dozen lines of routing on node:http instead of express: express cost 14 MB of RSS and about
+// 130 ms of start-up for these six routes (README: Performance), against a 128Mi container and a
+// 300 ms cold start.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { landingPage } from './landing.js';
+import { sendText } from './respond.js';
+import type { ScrapeHandler } from './scrape.js';
 
-const gzipAsync = promisify(gzip);
+/** Runs before every route (the web config's rate limit, headers and basic auth); calls next() to let the request through. */
+export type Guard = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 export type AppDeps = {
-  /** Renders /metrics: metrics.exposition, or any prom-client Registry. */
-  registry: Exposition;
+  /** Answers GET on the telemetry path (http/scrape.ts). */
+  scrape: ScrapeHandler;
   telemetryPath: string;
   version: string;
   isReady: () => boolean;
   accountNames: () => readonly string[];
   /** Present with --web.enable-lifecycle: re-reads the config; rejects with a message when the new file is bad. */
   reload?: () => Promise<void>;
-  /** Runs before every route, e.g. the web config's basic auth and headers. */
-  guard?: RequestHandler;
+  guard?: Guard;
   /** Told about an error in a route (main logs it); the client only learns that it failed. */
   onError?: (error: unknown) => void;
 };
 
-export function createApp(deps: AppDeps): Express {
-  const app = express();
-  // Whatever NODE_ENV says: outside production mode express sends stack traces to clients.
-  app.set('env', 'production');
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  if (deps.guard) app.use(deps.guard);
+function sendHtml(res: ServerResponse, html: string): void {
+  const body = Buffer.from(html, 'utf8');
+  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(body.length) });
+  res.end(body);
+}
 
-  app.get('/', (_req, res) => {
-    res.type('html').send(
-      landingPage({
-        version: deps.version,
-        telemetryPath: deps.telemetryPath,
-        lifecycleEnabled: deps.reload !== undefined,
-        accounts: deps.accountNames(),
-      }),
-    );
-  });
+export function createApp(deps: AppDeps): RequestListener {
+  const { reload } = deps;
 
-  app.get(deps.telemetryPath, async (req, res, next) => {
-    try {
-      const { registry } = deps;
-      res.set('Content-Type', registry.contentType);
-      res.vary('Accept-Encoding');
-      const chunks = registry.metricsChunks ? await registry.metricsChunks() : [Buffer.from(await registry.metrics())];
-      // Prometheus asks for gzip, as Go exporters' promhttp answers it; other clients get plain text.
-      if (req.acceptsEncodings('gzip', 'identity') === 'gzip') {
-        const body = await gzipAsync(Buffer.concat(chunks));
-        res.set('Content-Encoding', 'gzip').set('Content-Length', String(body.length)).end(body);
+  const fail = (res: ServerResponse, error: unknown) => {
+    deps.onError?.(error);
+    // A route that fails answers one plain line: no stack trace, no error text.
+    if (res.headersSent) res.destroy();
+    else sendText(res, 500, 'internal server error\n');
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    if (get && path === deps.telemetryPath) {
+      await deps.scrape(req, res);
+    } else if (get && path === '/') {
+      sendHtml(
+        res,
+        landingPage({ version: deps.version, telemetryPath: deps.telemetryPath, lifecycleEnabled: reload !== undefined, accounts: deps.accountNames() }),
+      );
+    } else if (get && path === '/healthz') {
+      sendText(res, 200, 'OK\n');
+    } else if (get && path === '/readyz') {
+      if (deps.isReady()) sendText(res, 200, 'ready\n');
+      else sendText(res, 503, 'not ready: waiting for the first poll of every window\n');
+    } else if (req.method === 'POST' && path === '/-/reload') {
+      if (!reload) {
+        // As Prometheus does: the route exists, but says how to turn it on.
+        sendText(res, 403, 'lifecycle APIs are not enabled: start with --web.enable-lifecycle\n');
         return;
       }
-      res.set('Content-Length', String(chunks.reduce((sum, chunk) => sum + chunk.length, 0)));
-      for (const chunk of chunks) res.write(chunk);
-      res.end();
-    } catch (error) {
-      next(error);
-    }
-  });
-
-  app.get('/healthz', (_req, res) => {
-    res.type('text').send('OK\n');
-  });
-
-  app.get('/readyz', (_req, res) => {
-    if (deps.isReady()) res.type('text').send('ready\n');
-    else res.status(503).type('text').send('not ready: waiting for the first poll of every window\n');
-  });
-
-  const { reload } = deps;
-  if (reload) {
-    app.post('/-/reload', async (_req, res) => {
       try {
         await reload();
-        res.type('text').send('config reloaded\n');
+        sendText(res, 200, 'config reloaded\n');
       } catch (error) {
-        res.status(500).type('text').send(`failed to reload config: ${(error as Error).message}\n`);
+        sendText(res, 500, `failed to reload config: ${(error as Error).message}\n`);
       }
-    });
-  } else {
-    // As Prometheus does: the route exists, but says how to turn it on.
-    app.post('/-/reload', (_req, res) => {
-      res.status(403).type('text').send('lifecycle APIs are not enabled: start with --web.enable-lifecycle\n');
-    });
-  }
-
-  app.use((_req, res) => {
-    res.status(404).type('text').send('not found\n');
-  });
-
-  // A route that fails answers 500 with one plain line: no stack trace, no error text.
-  const onError: ErrorRequestHandler = (error, _req, res, _next) => {
-    deps.onError?.(error);
-    if (res.headersSent) {
-      res.destroy();
-      return;
+    } else {
+      sendText(res, 404, 'not found\n');
     }
-    res.status(500).type('text').send('internal server error\n');
   };
-  app.use(onError);
 
-  return app;
+  return (req, res) => {
+    const next = (error?: unknown) => {
+      if (error !== undefined) fail(res, error);
+      else route(req, res).catch((thrown: unknown) => fail(res, thrown));
+    };
+    if (deps.guard) deps.guard(req, res, next);
+    else next();
+  };
 }

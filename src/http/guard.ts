@@ -1,5 +1,6 @@
-// The request guard of the web config: rate limit, configured response headers and basic auth, as express middleware.
-import type { RequestHandler, Response } from 'express';
+// The request guard of the web config: rate limit, configured response headers and basic auth, before every route.
+import type { Guard } from './app.js';
+import { sendText } from './respond.js';
 import { createBasicAuthVerifier, parseBasicAuth } from './basic-auth.js';
 import type { BcryptCompare } from './bcrypt-worker.js';
 import type { WebConfig } from './web-config.js';
@@ -24,13 +25,8 @@ export type WebConfigMiddlewareOptions = {
   maxQueued?: number;
 };
 
-/** The middleware, plus `close()` to stop its bcrypt worker thread on shutdown. */
-export type WebConfigGuard = RequestHandler & { close(): Promise<void> };
-
-function sendError(res: Response, status: number, text: string): void {
-  // As Go's http.Error: plain text, one line, not sniffable.
-  res.status(status).set({ 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' }).send(`${text}\n`);
-}
+/** The guard, plus `close()` to stop its bcrypt worker thread on shutdown. */
+export type WebConfigGuard = Guard & { close(): Promise<void> };
 
 /** A token bucket like golang.org/x/time/rate: starts full, one token back every interval. */
 function createRateLimiter(limit: { intervalMs: number; burst: number }, now: () => number): () => boolean {
@@ -47,7 +43,7 @@ function createRateLimiter(limit: { intervalMs: number; burst: number }, now: ()
 }
 
 /**
- * Express middleware applying the web config to every request, in exporter-toolkit's order:
+ * Applies the web config to every request, in exporter-toolkit's order:
  * rate limit (429), configured response headers (also on 401s), then basic auth when users are
  * configured (401 with `WWW-Authenticate: Basic`; 503 with `Retry-After` when the bcrypt queue is
  * full, since the password was not checked at all). Mount it before every route. With no config it
@@ -55,7 +51,7 @@ function createRateLimiter(limit: { intervalMs: number; burst: number }, now: ()
  */
 export function webConfigMiddleware(config: WebConfig | undefined, options: WebConfigMiddlewareOptions = {}): WebConfigGuard {
   const nothingToClose = async (): Promise<void> => {};
-  if (!config) return Object.assign<RequestHandler, { close: () => Promise<void> }>((_req, _res, next) => next(), { close: nothingToClose });
+  if (!config) return Object.assign<Guard, { close: () => Promise<void> }>((_req, _res, next) => next(), { close: nothingToClose });
   const now = options.now ?? (() => performance.now());
   const headers = [...config.headers];
   const allow = config.rateLimit ? createRateLimiter(config.rateLimit, now) : undefined;
@@ -64,9 +60,9 @@ export function webConfigMiddleware(config: WebConfig | undefined, options: WebC
       ? createBasicAuthVerifier(config.basicAuthUsers, { now, compare: options.compare, maxQueued: options.maxQueued })
       : undefined;
 
-  const handler: RequestHandler = (req, res, next) => {
+  const handler: Guard = (req, res, next) => {
     if (allow && !allow()) {
-      sendError(res, 429, 'Too Many Requests');
+      sendText(res, 429, 'Too Many Requests\n');
       return;
     }
     for (const [name, value] of headers) res.setHeader(name, value);
@@ -75,8 +71,7 @@ export function webConfigMiddleware(config: WebConfig | undefined, options: WebC
       return;
     }
     const unauthorized = (): void => {
-      res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
-      sendError(res, 401, 'Unauthorized');
+      sendText(res, 401, 'Unauthorized\n', { 'WWW-Authenticate': WWW_AUTHENTICATE });
     };
     const credentials = parseBasicAuth(req.headers.authorization);
     if (!credentials) {
@@ -92,8 +87,7 @@ export function webConfigMiddleware(config: WebConfig | undefined, options: WebC
           unauthorized();
           return;
         case 'busy':
-          res.setHeader('Retry-After', String(BUSY_RETRY_AFTER_S));
-          sendError(res, 503, 'Service Unavailable');
+          sendText(res, 503, 'Service Unavailable\n', { 'Retry-After': String(BUSY_RETRY_AFTER_S) });
           return;
       }
     }, next);

@@ -1,5 +1,4 @@
-// Every metric of the spec on one registry; the gauges read the cache at scrape time and never call Wolkvox.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+// Every metric of the spec, rendered from one view of the cache, counters and request stats; never calls Wolkvox.
 import type { Clock } from '../clock.js';
 import { plannedDailyCalls } from '../config/plan.js';
 import type { AccountConfig } from '../config/schema.js';
@@ -7,14 +6,16 @@ import type { SnapshotCache } from '../poller/cache.js';
 import type { CounterStore } from '../poller/counters.js';
 import { OUTCOMES, type Outcome } from '../wolkvox/outcome.js';
 import type { Chat15Field } from '../wolkvox/response.js';
+import { createRequestStats, DURATION_BUCKETS } from './requests.js';
+import { FamilyText, labelText, type FamilySpec } from './text.js';
 
 export const WHATSAPP_CHATS = 'wolkvox_whatsapp_chats';
 export const WHATSAPP_HANDLED_CHATS = 'wolkvox_whatsapp_handled_chats';
 export const WHATSAPP_CHATS_TOTAL = 'wolkvox_whatsapp_chats_total';
 export const WHATSAPP_HANDLED_CHATS_TOTAL = 'wolkvox_whatsapp_handled_chats_total';
-export const COUNTER_SETTLED_UNTIL = 'wolkvox_counters_settled_until_timestamp_seconds';
-export const COUNTER_STEP = 'wolkvox_counters_step_seconds';
-export const COUNTER_DELAY = 'wolkvox_counters_delay_seconds';
+export const COUNTERS_SETTLED_UNTIL = 'wolkvox_counters_settled_until_timestamp_seconds';
+export const COUNTERS_STEP = 'wolkvox_counters_step_seconds';
+export const COUNTERS_DELAY = 'wolkvox_counters_delay_seconds';
 export const UP = 'wolkvox_up';
 export const LAST_SUCCESS_TIMESTAMP = 'wolkvox_last_success_timestamp_seconds';
 export const WINDOW_START_TIMESTAMP = 'wolkvox_window_start_timestamp_seconds';
@@ -28,12 +29,6 @@ export const BUILD_INFO = 'wolkvox_exporter_build_info';
 export const CONFIG_RELOAD_SUCCESSFUL = 'wolkvox_exporter_config_last_reload_successful';
 export const CONFIG_RELOAD_SUCCESS_TIMESTAMP = 'wolkvox_exporter_config_last_reload_success_timestamp_seconds';
 
-export const LABEL_ACCOUNT = 'account';
-export const LABEL_WINDOW = 'window';
-export const LABEL_SOURCE = 'source';
-export const LABEL_HANDLER = 'handler';
-export const LABEL_OUTCOME = 'outcome';
-
 /** Where each chat_15 field goes; totals are their own metric, never a `source` value (api-facts). */
 const PER_SOURCE: ReadonlyArray<{ field: Chat15Field; source: 'ad' | 'post'; handler: 'bot' | 'agent' }> = [
   { field: 'ad_chatbot', source: 'ad', handler: 'bot' },
@@ -46,322 +41,210 @@ const HANDLED: ReadonlyArray<{ field: Chat15Field; handler: 'bot' | 'agent' }> =
   { field: 'total_agents', handler: 'agent' },
 ];
 
-/** API calls take up to ~60 s (wolkvox-api-facts: Limits). */
-const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
+const CACHED = 'Cached from the last chat_15 poll; polled in the background, not at scrape time.';
 
-// prom-client names these gauges *_total, which promtool rejects; the un-suffixed twins stay.
-const NON_CONFORMING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+/** Every family, in the order /metrics lists them. */
+const FAMILIES = {
+  chats: {
+    name: WHATSAPP_CHATS,
+    type: 'gauge',
+    help: `WhatsApp chats that began from a click-to-WhatsApp ad or post in the window, by who handled them (bot only or agent). ${CACHED}`,
+  },
+  handled: {
+    name: WHATSAPP_HANDLED_CHATS,
+    type: 'gauge',
+    help: `All WhatsApp chats in the window handled by bots only or that needed an agent (total_chatbot, total_agents; may include origins other than ads and posts). ${CACHED}`,
+  },
+  up: {
+    name: UP,
+    type: 'gauge',
+    help: '1 if the last background poll of this window succeeded, 0 if it failed or the account is paused by its daily quota.',
+  },
+  lastSuccess: { name: LAST_SUCCESS_TIMESTAMP, type: 'gauge', help: 'Unix time of the last successful poll of this window.' },
+  windowStart: { name: WINDOW_START_TIMESTAMP, type: 'gauge', help: 'Unix time of the start of the window the cached values cover (date_ini).' },
+  windowEnd: { name: WINDOW_END_TIMESTAMP, type: 'gauge', help: 'Unix time of the end of the window the cached values cover (date_end).' },
+  quotaPaused: {
+    name: QUOTA_PAUSED,
+    type: 'gauge',
+    help: "1 while this account's polling is paused until local midnight because Wolkvox answered TOKEN LIMIT EXCEEDED.",
+  },
+  chatsTotal: {
+    name: WHATSAPP_CHATS_TOTAL,
+    type: 'counter',
+    help: 'WhatsApp chats that began from a click-to-WhatsApp ad or post, by who handled them, summed over settled chunks of counter_step (queried counter_delay after each ends).',
+  },
+  handledTotal: {
+    name: WHATSAPP_HANDLED_CHATS_TOTAL,
+    type: 'counter',
+    help: 'All WhatsApp chats handled by bots only or that needed an agent (total_chatbot, total_agents), summed over settled chunks like wolkvox_whatsapp_chats_total.',
+  },
+  settledUntil: {
+    name: COUNTERS_SETTLED_UNTIL,
+    type: 'gauge',
+    help: 'Unix time of the end of the last chunk added to the _total counters (their start, before the first chunk settles).',
+  },
+  counterStep: {
+    name: COUNTERS_STEP,
+    type: 'gauge',
+    help: 'Length of the chunks summed into the _total counters (counter_step), for alerts on how far they lag.',
+  },
+  counterDelay: {
+    name: COUNTERS_DELAY,
+    type: 'gauge',
+    help: 'How long after a chunk ends it is queried (counter_delay), for alerts on how far the counters lag.',
+  },
+  requests: { name: REQUESTS_TOTAL, type: 'counter', help: 'Wolkvox chat_15 API calls made, retries included, by outcome.' },
+  duration: { name: REQUEST_DURATION, type: 'histogram', help: 'Latency of Wolkvox chat_15 API calls, retries included.' },
+  planned: {
+    name: PLANNED_DAILY_CALLS,
+    type: 'gauge',
+    help: 'API calls a day the current config makes (windows x 86400 / interval, a closed window counting 1, plus 86400 / counter_step), to compare with the token quota.',
+  },
+  quota: { name: DAILY_QUOTA_CALLS, type: 'gauge', help: "The token's daily API call quota as configured (licenses x 1000); absent where none is set." },
+  build: {
+    name: BUILD_INFO,
+    type: 'gauge',
+    help: 'A metric with a constant 1 value labelled by the version, revision and Node.js version the exporter runs with.',
+  },
+  reloadOk: { name: CONFIG_RELOAD_SUCCESSFUL, type: 'gauge', help: 'Whether the last configuration reload attempt was successful.' },
+  reloadAt: { name: CONFIG_RELOAD_SUCCESS_TIMESTAMP, type: 'gauge', help: 'Unix time of the last successful configuration load or reload.' },
+} as const satisfies Record<string, FamilySpec>;
+
+/** Families listed for the tests that check every spec metric has HELP and TYPE. */
+export const EXPORTER_FAMILIES: readonly FamilySpec[] = Object.values(FAMILIES);
+
+/** How many windows (or accounts) are written between two yields to the event loop. */
+const SLICE = 250;
 
 export type BuildInfo = { version: string; revision: string };
 
 export type MetricsDeps = {
-  registry: Registry;
   cache: SnapshotCache;
   counters: CounterStore;
   clock: Clock;
-  /** The accounts of the config in force; read at scrape time so a reload shows at once. */
+  /** The accounts of the config in force; read at render time so a reload shows at once. */
   accounts: () => readonly AccountConfig[];
   build: BuildInfo;
 };
 
 export type Metrics = {
   recordRequest(account: string, outcome: Outcome, durationSeconds: number): void;
-  /** Creates zeroed request counters for new accounts and drops those of removed ones. */
+  /** Creates zeroed request series for new accounts and drops those of removed ones. */
   syncAccounts(accounts: readonly AccountConfig[]): void;
   /** Records a config (re)load, as Prometheus' own prometheus_config_last_reload_* do. */
   recordReload(successful: boolean, atMs: number): void;
   /**
-   * The text for /metrics. The exporter's own series are re-rendered only when the cache, a
-   * counter or the config changed, or when cached values pass max-staleness; the process and
-   * Node.js series are rendered on every scrape.
+   * Changes whenever render() would write something else: a poll, a counter chunk, a call, a
+   * reload, or cached values passing max-staleness. The serving side caches by it.
    */
-  exposition: Exposition;
+  generation(nowMs: number): string;
+  /**
+   * The exporter's own families as text. Large views are written in slices with a yield to the
+   * event loop between them, so a scrape of 1,000 accounts never holds the loop for long.
+   */
+  render(nowMs: number): Promise<string>;
 };
 
-/** What the HTTP layer needs to serve a scrape; a prom-client Registry is one. */
-export type Exposition = {
-  readonly contentType: string;
-  metrics(): Promise<string>;
-  /** The same text as encoded chunks, the large one reused between scrapes to spare the GC. */
-  metricsChunks?(): Promise<Buffer[]>;
-};
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-const CACHED = 'Cached from the last chat_15 poll; polled in the background, not at scrape time.';
+export function createMetrics({ cache, counters, clock, accounts, build }: MetricsDeps): Metrics {
+  const requests = createRequestStats();
+  /** Bumped by config (re)loads: the account list and the reload gauges change. */
+  let configVersion = 0;
+  let reloadSuccessful = 1;
+  let reloadAtMs = clock.now();
+  requests.sync(accounts().map((account) => account.name));
 
-export function createMetrics({ registry, cache, counters, clock, accounts, build }: MetricsDeps): Metrics {
-  collectDefaultMetrics({ register: registry });
-  for (const name of NON_CONFORMING_DEFAULTS) registry.removeSingleMetric(name);
-  const defaultNames = new Set(registry.getMetricsAsArray().map((metric) => metric.name));
-  /** Bumped by every write that is not in the cache: counters, histogram, reloads, accounts. */
-  let version = 0;
-
-  // Each collect() reads one consistent view of the cache at scrape time.
-  const view = () => cache.view(clock.now());
-
-  new Gauge({
-    name: WHATSAPP_CHATS,
-    help: `WhatsApp chats that began from a click-to-WhatsApp ad or post in the window, by who handled them (bot only or agent). ${CACHED}`,
-    labelNames: [LABEL_ACCOUNT, LABEL_WINDOW, LABEL_SOURCE, LABEL_HANDLER],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const snapshot of view()) {
-        if (!snapshot.fresh) continue;
-        for (const { field, source, handler } of PER_SOURCE) {
-          this.set({ account: snapshot.account, window: snapshot.window, source, handler }, snapshot.fresh.counts[field]);
-        }
-      }
-    },
-  });
-
-  new Gauge({
-    name: WHATSAPP_HANDLED_CHATS,
-    help: `All WhatsApp chats in the window handled by bots only or that needed an agent (total_chatbot, total_agents; may include origins other than ads and posts). ${CACHED}`,
-    labelNames: [LABEL_ACCOUNT, LABEL_WINDOW, LABEL_HANDLER],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const snapshot of view()) {
-        if (!snapshot.fresh) continue;
-        for (const { field, handler } of HANDLED) {
-          this.set({ account: snapshot.account, window: snapshot.window, handler }, snapshot.fresh.counts[field]);
-        }
-      }
-    },
-  });
-
-  new Gauge({
-    name: UP,
-    help: '1 if the last background poll of this window succeeded, 0 if it failed or the account is paused by its daily quota.',
-    labelNames: [LABEL_ACCOUNT, LABEL_WINDOW],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const snapshot of view()) this.set({ account: snapshot.account, window: snapshot.window }, snapshot.up ? 1 : 0);
-    },
-  });
-
-  new Gauge({
-    name: LAST_SUCCESS_TIMESTAMP,
-    help: 'Unix time of the last successful poll of this window.',
-    labelNames: [LABEL_ACCOUNT, LABEL_WINDOW],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const snapshot of view()) {
-        if (snapshot.lastSuccessMs === undefined) continue;
-        this.set({ account: snapshot.account, window: snapshot.window }, snapshot.lastSuccessMs / 1000);
-      }
-    },
-  });
-
-  for (const [name, bound, help] of [
-    [WINDOW_START_TIMESTAMP, 'startMs', 'Unix time of the start of the window the cached values cover (date_ini).'],
-    [WINDOW_END_TIMESTAMP, 'endMs', 'Unix time of the end of the window the cached values cover (date_end).'],
-  ] as const) {
-    new Gauge({
-      name,
-      help,
-      labelNames: [LABEL_ACCOUNT, LABEL_WINDOW],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const snapshot of view()) {
-          if (!snapshot.fresh) continue;
-          this.set({ account: snapshot.account, window: snapshot.window }, snapshot.fresh.bounds[bound] / 1000);
-        }
-      },
-    });
-  }
-
-  new Gauge({
-    name: QUOTA_PAUSED,
-    help: "1 while this account's polling is paused until local midnight because Wolkvox answered TOKEN LIMIT EXCEEDED.",
-    labelNames: [LABEL_ACCOUNT],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const { account, quotaPaused } of cache.accounts()) this.set({ account }, quotaPaused ? 1 : 0);
-    },
-  });
-
-  // spec: History. Counters, so that increase() over any range the user picks works; each series
-  // exists at 0 from the start, so increase() also sees the first chunk.
-  new Counter({
-    name: WHATSAPP_CHATS_TOTAL,
-    help: 'WhatsApp chats that began from a click-to-WhatsApp ad or post, by who handled them, summed over settled chunks of counter_step (queried counter_delay after each ends).',
-    labelNames: [LABEL_ACCOUNT, LABEL_SOURCE, LABEL_HANDLER],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const { account, totals } of counters.view()) {
-        for (const { field, source, handler } of PER_SOURCE) this.inc({ account, source, handler }, totals[field]);
-      }
-    },
-  });
-
-  new Counter({
-    name: WHATSAPP_HANDLED_CHATS_TOTAL,
-    help: 'All WhatsApp chats handled by bots only or that needed an agent (total_chatbot, total_agents), summed over settled chunks like wolkvox_whatsapp_chats_total.',
-    labelNames: [LABEL_ACCOUNT, LABEL_HANDLER],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const { account, totals } of counters.view()) {
-        for (const { field, handler } of HANDLED) this.inc({ account, handler }, totals[field]);
-      }
-    },
-  });
-
-  new Gauge({
-    name: COUNTER_SETTLED_UNTIL,
-    help: 'Unix time of the end of the last chunk added to the _total counters (their start, before the first chunk settles).',
-    labelNames: [LABEL_ACCOUNT],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const { account, settledUntilMs } of counters.view()) this.set({ account }, settledUntilMs / 1000);
-    },
-  });
-
-  for (const [name, key, help] of [
-    [COUNTER_STEP, 'counterStepMs', 'Length of the chunks summed into the _total counters (counter_step), for alerts on how far they lag.'],
-    [COUNTER_DELAY, 'counterDelayMs', 'How long after a chunk ends it is queried (counter_delay), for alerts on how far the counters lag.'],
-  ] as const) {
-    new Gauge({
-      name,
-      help,
-      labelNames: [LABEL_ACCOUNT],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const account of accounts()) if (account.counterStepMs > 0) this.set({ account: account.name }, account[key] / 1000);
-      },
-    });
-  }
-
-  const requests = new Counter({
-    name: REQUESTS_TOTAL,
-    help: 'Wolkvox chat_15 API calls made, retries included, by outcome.',
-    labelNames: [LABEL_ACCOUNT, LABEL_OUTCOME],
-    registers: [registry],
-  });
-
-  const duration = new Histogram({
-    name: REQUEST_DURATION,
-    help: 'Latency of Wolkvox chat_15 API calls, retries included.',
-    labelNames: [LABEL_ACCOUNT],
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  });
-
-  new Gauge({
-    name: PLANNED_DAILY_CALLS,
-    help: 'API calls a day the current config makes (windows x 86400 / interval, a closed window counting 1, plus 86400 / counter_step), to compare with the token quota.',
-    labelNames: [LABEL_ACCOUNT],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const account of accounts()) this.set({ account: account.name }, plannedDailyCalls(account));
-    },
-  });
-
-  new Gauge({
-    name: DAILY_QUOTA_CALLS,
-    help: "The token's daily API call quota as configured (licenses x 1000); absent where none is set.",
-    labelNames: [LABEL_ACCOUNT],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const account of accounts()) {
-        if (account.dailyQuota !== undefined) this.set({ account: account.name }, account.dailyQuota);
-      }
-    },
-  });
-
-  new Gauge({
-    name: BUILD_INFO,
-    help: 'A metric with a constant 1 value labelled by the version, revision and Node.js version the exporter runs with.',
-    labelNames: ['version', 'revision', 'nodejs'],
-    registers: [registry],
-  }).set({ version: build.version, revision: build.revision, nodejs: process.version }, 1);
-
-  const reloadSuccessful = new Gauge({
-    name: CONFIG_RELOAD_SUCCESSFUL,
-    help: 'Whether the last configuration reload attempt was successful.',
-    registers: [registry],
-  });
-  const reloadSuccessTimestamp = new Gauge({
-    name: CONFIG_RELOAD_SUCCESS_TIMESTAMP,
-    help: 'Unix time of the last successful configuration load or reload.',
-    registers: [registry],
-  });
-  reloadSuccessful.set(1);
-  reloadSuccessTimestamp.set(clock.now() / 1000);
-
-  let known = new Set<string>();
-  const syncAccounts = (current: readonly AccountConfig[]) => {
-    const names = new Set(current.map((account) => account.name));
-    for (const name of known) {
-      if (names.has(name)) continue;
-      for (const outcome of OUTCOMES) requests.remove({ account: name, outcome });
-      duration.remove({ account: name });
-    }
-    // Zeroed series from the start, so increase() sees the first failure of each kind.
-    for (const name of names) {
-      if (known.has(name)) continue;
-      for (const outcome of OUTCOMES) requests.inc({ account: name, outcome }, 0);
-      duration.zero({ account: name });
-    }
-    known = names;
+  const generation = (nowMs: number): string => {
+    // Cached values that pass max-staleness change the text without any write: the instant is part of the key.
+    const expiry = cache.nextExpiryMs(nowMs);
+    return `${cache.version()}/${counters.version()}/${requests.version()}/${configVersion}/${expiry}`;
   };
-  syncAccounts(accounts());
+
+  const render = async (nowMs: number): Promise<string> => {
+    const f = Object.fromEntries(Object.entries(FAMILIES).map(([key, spec]) => [key, new FamilyText(spec)])) as {
+      [K in keyof typeof FAMILIES]: FamilyText;
+    };
+    const views = cache.view(nowMs);
+    for (let i = 0; i < views.length; i++) {
+      if (i > 0 && i % SLICE === 0) await yieldToLoop();
+      const view = views[i]!;
+      const window: Array<[string, string]> = [
+        ['account', view.account],
+        ['window', view.window],
+      ];
+      if (view.fresh) {
+        const { counts, bounds } = view.fresh;
+        for (const { field, source, handler } of PER_SOURCE) f.chats.sample(labelText([...window, ['source', source], ['handler', handler]]), counts[field]);
+        for (const { field, handler } of HANDLED) f.handled.sample(labelText([...window, ['handler', handler]]), counts[field]);
+      }
+      const labels = labelText(window);
+      f.up.sample(labels, view.up ? 1 : 0);
+      if (view.lastSuccessMs !== undefined) f.lastSuccess.sample(labels, view.lastSuccessMs / 1000);
+      if (view.fresh) {
+        f.windowStart.sample(labels, view.fresh.bounds.startMs / 1000);
+        f.windowEnd.sample(labels, view.fresh.bounds.endMs / 1000);
+      }
+    }
+    for (const { account, quotaPaused } of cache.accounts()) f.quotaPaused.sample(labelText([['account', account]]), quotaPaused ? 1 : 0);
+
+    const counterViews = counters.view();
+    for (let i = 0; i < counterViews.length; i++) {
+      if (i > 0 && i % SLICE === 0) await yieldToLoop();
+      const { account, totals, settledUntilMs } = counterViews[i]!;
+      for (const { field, source, handler } of PER_SOURCE) {
+        f.chatsTotal.sample(labelText([['account', account], ['source', source], ['handler', handler]]), totals[field]);
+      }
+      for (const { field, handler } of HANDLED) f.handledTotal.sample(labelText([['account', account], ['handler', handler]]), totals[field]);
+      f.settledUntil.sample(labelText([['account', account]]), settledUntilMs / 1000);
+    }
+
+    const requestViews = requests.view();
+    for (let i = 0; i < requestViews.length; i++) {
+      if (i > 0 && i % SLICE === 0) await yieldToLoop();
+      const { account, outcomes, buckets, sumSeconds, count } = requestViews[i]!;
+      for (const outcome of OUTCOMES) f.requests.sample(labelText([['account', account], ['outcome', outcome]]), outcomes[outcome]);
+      let cumulative = 0;
+      DURATION_BUCKETS.forEach((bound, index) => {
+        cumulative += buckets[index] ?? 0;
+        f.duration.sample(labelText([['account', account], ['le', String(bound)]]), cumulative, '_bucket');
+      });
+      f.duration.sample(labelText([['account', account], ['le', '+Inf']]), count, '_bucket');
+      f.duration.sample(labelText([['account', account]]), sumSeconds, '_sum');
+      f.duration.sample(labelText([['account', account]]), count, '_count');
+    }
+
+    for (const account of accounts()) {
+      const labels = labelText([['account', account.name]]);
+      if (account.counterStepMs > 0) {
+        f.counterStep.sample(labels, account.counterStepMs / 1000);
+        f.counterDelay.sample(labels, account.counterDelayMs / 1000);
+      }
+      f.planned.sample(labels, plannedDailyCalls(account));
+      if (account.dailyQuota !== undefined) f.quota.sample(labels, account.dailyQuota);
+    }
+    f.build.sample(labelText([['version', build.version], ['revision', build.revision], ['nodejs', process.version]]), 1);
+    f.reloadOk.sample('', reloadSuccessful);
+    f.reloadAt.sample('', reloadAtMs / 1000);
+    return Object.values(f)
+      .map((family) => family.text())
+      .join('');
+  };
 
   return {
     recordRequest(account, outcome, durationSeconds) {
-      version++;
-      requests.inc({ account, outcome });
-      duration.observe({ account }, durationSeconds);
+      requests.record(account, outcome, durationSeconds);
     },
     syncAccounts(current) {
-      version++;
-      syncAccounts(current);
+      configVersion++;
+      requests.sync(current.map((account) => account.name));
     },
     recordReload(successful, atMs) {
-      version++;
-      reloadSuccessful.set(successful ? 1 : 0);
-      if (successful) reloadSuccessTimestamp.set(atMs / 1000);
+      configVersion++;
+      reloadSuccessful = successful ? 1 : 0;
+      if (successful) reloadAtMs = atMs;
     },
-    exposition: createExposition(),
+    generation,
+    render,
   };
-
-  function createExposition(): Exposition {
-    const ownNames = registry
-      .getMetricsAsArray()
-      .map((metric) => metric.name)
-      .filter((name) => !defaultNames.has(name));
-    let memo: { key: string; validUntilMs: number; text: Buffer } | undefined;
-    const render = (names: readonly string[]) => Promise.all(names.map((name) => registry.getSingleMetricAsString(name)));
-    const chunks = async (): Promise<Buffer[]> => {
-      const now = clock.now();
-      const key = `${cache.version()}/${counters.version()}/${version}`;
-      if (!memo || memo.key !== key || now > memo.validUntilMs) {
-        const validUntilMs = cache.nextExpiryMs(now);
-        memo = { key, validUntilMs, text: Buffer.from(`${(await render(ownNames)).join('\n')}\n`) };
-      }
-      // Anything registered besides our own metrics (the defaults) is rendered every time.
-      const others = registry
-        .getMetricsAsArray()
-        .map((metric) => metric.name)
-        .filter((name) => !ownNames.includes(name));
-      return [memo.text, Buffer.from(`${(await render(others)).join('\n')}\n`)];
-    };
-    return {
-      contentType: registry.contentType,
-      metricsChunks: chunks,
-      async metrics() {
-        return Buffer.concat(await chunks()).toString('utf8');
-      },
-    };
-  }
 }

@@ -1,10 +1,18 @@
 // The chat_15 HTTP client: builds the request, enforces timeout and body size, and classifies the answer.
 import { inspect } from 'node:util';
-import { errors as undiciErrors, request, type Dispatcher } from 'undici';
+import type * as Undici from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Secret } from '../config/secret.js';
 import { WolkvoxError } from './outcome.js';
 import { classify, type Chat15Result } from './response.js';
 import type { WindowBounds } from './window.js';
+
+// undici is imported with the first call, after the exporter already listens: it is the heaviest
+// module on the way to the first scrape (about 18 MB and 140 ms), and a scrape never needs it.
+let undici: Promise<typeof Undici> | undefined;
+// undici is CommonJS: Node's import names its exports, a bundle hands over only `default`.
+const loadUndici = (): Promise<typeof Undici> =>
+  (undici ??= import('undici').then((module) => ((module as unknown as { default?: typeof Undici }).default ?? module)));
 
 /** Bodies past this are not chat_15 answers (one summary row is ~200 bytes); stop reading early. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -55,14 +63,15 @@ function safeCause(error: unknown, token: string): unknown {
 }
 
 /** Maps what undici or the abort machinery threw to a failure kind, with a message free of secrets. */
-function toWolkvoxError(error: unknown, timedOut: boolean, token: string): WolkvoxError {
+function toWolkvoxError(error: unknown, timedOut: boolean, token: string, undiciErrors: typeof Undici.errors | undefined): WolkvoxError {
   if (error instanceof WolkvoxError) return error;
   const cause = safeCause(error, token);
   if (
     timedOut ||
-    error instanceof undiciErrors.HeadersTimeoutError ||
-    error instanceof undiciErrors.BodyTimeoutError ||
-    error instanceof undiciErrors.ConnectTimeoutError
+    (undiciErrors !== undefined &&
+      (error instanceof undiciErrors.HeadersTimeoutError ||
+        error instanceof undiciErrors.BodyTimeoutError ||
+        error instanceof undiciErrors.ConnectTimeoutError))
   ) {
     return new WolkvoxError('timeout', 'no complete answer within the timeout', { cause });
   }
@@ -108,6 +117,7 @@ export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClien
       signal?.addEventListener('abort', onCallerAbort, { once: true });
       if (signal?.aborted) cancelled.abort();
       try {
+        const { request } = await loadUndici();
         const response = await request(chat15Url(baseUrl, window), {
           method: 'GET',
           headers: { 'wolkvox-token': token.reveal(), accept: 'application/json' },
@@ -133,7 +143,7 @@ export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClien
         // A server may echo the token back in `error`, `msg` or a field; messages quote those.
         return classify(response.statusCode, scrubToken(text, token.reveal()));
       } catch (error) {
-        throw toWolkvoxError(error, timedOut, token.reveal());
+        throw toWolkvoxError(error, timedOut, token.reveal(), (await loadUndici().catch(() => undefined))?.errors);
       } finally {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onCallerAbort);

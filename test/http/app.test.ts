@@ -1,22 +1,29 @@
-// The express app on its own: every route, gzip negotiation, the guard and the lifecycle switch.
-import { Gauge, Registry } from 'prom-client';
+// The HTTP handler on its own: every route, gzip negotiation, the guard and the lifecycle switch.
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
-import { get, type IncomingMessage } from 'node:http';
+import { createServer, get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { createApp, type AppDeps } from '../../src/http/app.js';
+import { createScrapeHandler, type ScrapeSources } from '../../src/http/scrape.js';
 
-function registryWithOneGauge(): Registry {
-  const registry = new Registry();
-  new Gauge({ name: 'test_value', help: 'A test gauge.', registers: [registry] }).set(42);
-  return registry;
+const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+const EXPORTER_TEXT = '# HELP test_value A test gauge.\n# TYPE test_value gauge\ntest_value 42\n';
+
+/** A scrape handler over fixed text, as main builds one over the metrics. */
+function scrapeOf(exporter: Partial<ScrapeSources['exporter']> = {}, runtime = 'process_up 1\n') {
+  return createScrapeHandler({
+    exporter: { generation: () => 'g1', render: async () => EXPORTER_TEXT, ...exporter },
+    runtime: { text: async () => runtime },
+    now: () => 0,
+    contentType: CONTENT_TYPE,
+  });
 }
 
 function app(overrides: Partial<AppDeps> = {}) {
   return createApp({
-    registry: registryWithOneGauge(),
+    scrape: scrapeOf(),
     telemetryPath: '/metrics',
     version: '9.8.7',
     isReady: () => true,
@@ -26,11 +33,11 @@ function app(overrides: Partial<AppDeps> = {}) {
 }
 
 describe('createApp', () => {
-  // issue 8, defect 7: outside production mode express would send the stack trace to the client.
+  // issue 8, defect 7: a route's error (or its stack trace) never reaches the client.
   it('answers a failing route with one plain 500 line, tells onError, and never sends the stack', async () => {
     const errors: unknown[] = [];
-    const failing = { contentType: 'text/plain', metrics: () => Promise.reject(new Error('render exploded at /secret/path')) };
-    const response = await request(app({ registry: failing, onError: (error) => errors.push(error) })).get('/metrics');
+    const failing = scrapeOf({ render: () => Promise.reject(new Error('render exploded at /secret/path')) });
+    const response = await request(app({ scrape: failing, onError: (error) => errors.push(error) })).get('/metrics');
     expect(response.status).toBe(500);
     expect(response.text).toBe('internal server error\n');
     expect(response.text).not.toMatch(/exploded|\bat |Error/);
@@ -61,29 +68,18 @@ describe('createApp', () => {
     expect(response.text).toContain('POST /-/reload');
   });
 
-  it('serves the registry on the telemetry path in the Prometheus text format', async () => {
-    const response = await request(app({ telemetryPath: '/custom/metrics' })).get('/custom/metrics').set('Accept-Encoding', 'identity');
+  it('serves the exporter part, then the runtime part, on the telemetry path in the Prometheus text format', async () => {
+    const response = await request(app({ telemetryPath: '/custom/metrics' })).get('/custom/metrics?x=1').set('Accept-Encoding', 'identity');
     expect(response.status).toBe(200);
-    expect(response.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
-    expect(response.text).toBe('# HELP test_value A test gauge.\n# TYPE test_value gauge\ntest_value 42\n');
+    expect(response.headers['content-type']).toBe(CONTENT_TYPE);
+    expect(response.text).toBe(`${EXPORTER_TEXT}process_up 1\n`);
     expect(Number(response.headers['content-length'])).toBe(Buffer.byteLength(response.text));
     expect((await request(app({ telemetryPath: '/custom/metrics' })).get('/metrics')).status).toBe(404);
   });
 
-  it('writes an exposition given as chunks in order', async () => {
-    const exposition = {
-      contentType: 'text/plain; version=0.0.4; charset=utf-8',
-      metrics: async () => 'unused\n',
-      metricsChunks: async () => [Buffer.from('a 1\n'), Buffer.from('b 2\n')],
-    };
-    const response = await request(app({ registry: exposition })).get('/metrics').set('Accept-Encoding', 'identity');
-    expect(response.text).toBe('a 1\nb 2\n');
-    expect(response.headers['content-length']).toBe('8');
-  });
-
   it('gzips /metrics when the scraper asks for it, as Prometheus does', async () => {
     // A raw client, so that nothing decompresses the body behind the test's back.
-    const server = app().listen(0, '127.0.0.1');
+    const server = createServer(app()).listen(0, '127.0.0.1');
     await once(server, 'listening');
     try {
       const { port } = server.address() as AddressInfo;
@@ -96,7 +92,7 @@ describe('createApp', () => {
       expect(response.headers['content-encoding']).toBe('gzip');
       expect(response.headers.vary).toMatch(/Accept-Encoding/);
       expect(Number(response.headers['content-length'])).toBe(raw.length);
-      expect(gunzipSync(raw).toString('utf8')).toBe('# HELP test_value A test gauge.\n# TYPE test_value gauge\ntest_value 42\n');
+      expect(gunzipSync(raw).toString('utf8')).toBe(`${EXPORTER_TEXT}process_up 1\n`);
     } finally {
       server.close();
     }
@@ -149,7 +145,7 @@ describe('createApp', () => {
   });
 
   it('runs the guard before every route', async () => {
-    const guard: AppDeps['guard'] = (_req, res) => void res.status(401).send('no\n');
+    const guard: AppDeps['guard'] = (_req, res) => void res.writeHead(401).end('no\n');
     const subject = app({ guard, reload: async () => {} });
     for (const path of ['/', '/metrics', '/healthz', '/readyz', '/nope']) {
       expect((await request(subject).get(path)).status, path).toBe(401);

@@ -1,8 +1,7 @@
-// Tests the request guard as express middleware: rate limit, basic auth answers (401, 503 when bcrypt is busy), and the caches seen from HTTP.
+// Tests the request guard in front of the exporter's routes: rate limit, basic auth answers (401, 503 when bcrypt is busy), and the caches seen from HTTP.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ErrorRequestHandler } from 'express';
 import supertest from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_CACHE_SIZE, FAILURE_CACHE_TTL_MS } from '../../src/http/basic-auth.js';
@@ -125,12 +124,10 @@ describe('basic auth', () => {
   it('answers 500 when the compare itself breaks, not 401', async () => {
     const compare = countingCompare();
     compare.mockRejectedValueOnce(new Error('bcrypt worker exited with code 1'));
-    const app = appWith(await authConfig(), { compare });
-    const errorHandler: ErrorRequestHandler = (_error, _req, res, _next) => {
-      res.status(500).send('broken\n');
-    };
-    app.use(errorHandler);
-    await supertest(app).get('/metrics').auth('alice', 'alice-secret').expect(500);
+    const errors: unknown[] = [];
+    const app = appWith(await authConfig(), { compare, onError: (error) => errors.push(error) });
+    await supertest(app).get('/metrics').auth('alice', 'alice-secret').expect(500, 'internal server error\n');
+    expect((errors[0] as Error).message).toBe('bcrypt worker exited with code 1');
     await supertest(app).get('/metrics').auth('alice', 'alice-secret').expect(200);
   });
 

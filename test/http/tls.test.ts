@@ -48,7 +48,7 @@ describe('TLS with basic auth', () => {
 
   const endpoints = [
     ['/metrics', METRICS_BODY],
-    ['/healthz', 'ok\n'],
+    ['/healthz', 'OK\n'],
   ] as const;
   const logins = Object.entries(USERS).map(([user, { password, hash }]) => [hash.slice(0, 4), user, password] as const);
 
@@ -187,7 +187,7 @@ describe('TLS versions, cipher suites and curves', () => {
 describe('without TLS', () => {
   it('serves plain HTTP with no auth when there is no web config', async () => {
     const { port } = await start(undefined);
-    await expect(get(port, { path: '/healthz' })).resolves.toMatchObject({ status: 200, body: 'ok\n' });
+    await expect(get(port, { path: '/healthz' })).resolves.toMatchObject({ status: 200, body: 'OK\n' });
     const reply = await get(port);
     expect(reply.status).toBe(200);
     expect(reply.headers).not.toHaveProperty('www-authenticate');

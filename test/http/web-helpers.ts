@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SecureVersion, TLSSocket } from 'node:tls';
 import { hashSync } from 'bcryptjs';
-import express from 'express';
+import { createApp, type RequestListener } from '../../src/http/app.js';
 import { webConfigMiddleware, type WebConfigGuard, type WebConfigMiddlewareOptions } from '../../src/http/guard.js';
 import { createWebServer } from '../../src/http/tls.js';
 import { loadWebConfig, type WebConfig } from '../../src/http/web-config.js';
@@ -99,18 +99,21 @@ export const METRICS_BODY = 'wolkvox_up{account="demo",window="1h"} 1\n';
 /** Every guard made by appWith, so afterEach can stop their bcrypt worker threads. */
 const guards: WebConfigGuard[] = [];
 
-export function appWith(config: WebConfig | undefined, options?: WebConfigMiddlewareOptions): express.Express {
-  const app = express();
+/** The exporter's own HTTP handler behind the guard, with a fixed /metrics body; `onError` sees what a route threw. */
+export function appWith(config: WebConfig | undefined, options?: WebConfigMiddlewareOptions & { onError?: (error: unknown) => void }): RequestListener {
   const guard = webConfigMiddleware(config, options);
   guards.push(guard);
-  app.use(guard); // before every route, as main must mount it
-  app.get('/metrics', (_req, res) => {
-    res.type('text/plain').send(METRICS_BODY);
+  return createApp({
+    scrape: async (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end(METRICS_BODY);
+    },
+    telemetryPath: '/metrics',
+    version: 'test',
+    isReady: () => true,
+    accountNames: () => [],
+    guard,
+    ...(options?.onError ? { onError: options.onError } : {}),
   });
-  app.get('/healthz', (_req, res) => {
-    res.type('text/plain').send('ok\n');
-  });
-  return app;
 }
 
 const servers: Server[] = [];

@@ -1,13 +1,14 @@
-// The real pieces over loopback: simulator, undici client, poller, metrics and the express app, read through /metrics.
+// The real pieces over loopback: simulator, undici client, poller, metrics and the HTTP handler, read through /metrics.
 import { inspect } from 'node:util';
-import { Registry } from 'prom-client';
 import request from 'supertest';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { AccountConfig, LogFormat } from '../../src/config/schema.js';
 import { Secret } from '../../src/config/secret.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/log.js';
+import { createScrapeHandler } from '../../src/http/scrape.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
+import { createRuntimeMetrics, EXPOSITION_CONTENT_TYPE } from '../../src/metrics/runtime.js';
 import { createCounterStore } from '../../src/poller/counters.js';
 import { createSnapshotCache } from '../../src/poller/cache.js';
 import { createPoller, type Poller } from '../../src/poller/poller.js';
@@ -99,10 +100,9 @@ async function start(options: Options = {}) {
   const simClient = createWolkvoxClient({ baseUrl: sim.url, token, timeoutMs });
   const refusedClient = createWolkvoxClient({ baseUrl: await refusedUrl(), token, timeoutMs });
   let client: WolkvoxClient = simClient;
-  const registry = new Registry();
   const cache = createSnapshotCache();
   const counters = createCounterStore();
-  const metrics = createMetrics({ registry, cache, counters, clock, accounts: () => [account], build: { version: '9.9.9-test', revision: 'cafe' } });
+  const metrics = createMetrics({ cache, counters, clock, accounts: () => [account], build: { version: '9.9.9-test', revision: 'cafe' } });
   const poller = createPoller({
     accounts: [account],
     counters,
@@ -117,7 +117,12 @@ async function start(options: Options = {}) {
   });
   pollers.push(poller);
   const app = createApp({
-    registry: metrics.exposition,
+    scrape: createScrapeHandler({
+      exporter: metrics,
+      runtime: createRuntimeMetrics(),
+      now: () => clock.now(),
+      contentType: EXPOSITION_CONTENT_TYPE,
+    }),
     telemetryPath,
     version: '9.9.9-test',
     isReady: () => poller.ready(),

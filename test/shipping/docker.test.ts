@@ -47,6 +47,9 @@ function stagesOf(instructions: Instruction[]): Stage[] {
   return stages;
 }
 
+/** The node flags of the binary's #! line: `#!/usr/bin/env -S node <flags>`. */
+const SHEBANG_FLAGS = (readFileSync(join(ROOT, 'src/main.ts'), 'utf8').split('\n')[0] ?? '').replace(/^#!\/usr\/bin\/env -S node ?/, '').split(' ').filter(Boolean);
+
 const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
 const stages = stagesOf(dockerfile);
 const runtime = stages.at(-1)!;
@@ -128,7 +131,12 @@ describe('Dockerfile', () => {
   it('exposes 9867 and enters the exporter', () => {
     expect(inRuntime('EXPOSE').map((i) => i.args)).toEqual(['9867']);
     const [entrypoint] = inRuntime('ENTRYPOINT');
-    expect(execForm(entrypoint!.args)).toEqual(['node', 'dist/main.js']);
+    // The V8 flags of the binary's own #! line, so the image runs the exporter as `wolkvox-exporter` does.
+    expect(execForm(entrypoint!.args)).toEqual(['node', ...SHEBANG_FLAGS, 'dist/main.js']);
+    expect(SHEBANG_FLAGS).toEqual(['--max-semi-space-size=1', '--optimize-for-size']);
+    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.start).toBe(`node ${SHEBANG_FLAGS.join(' ')} dist/main.js`);
+    expect(scripts.demo).toContain(`exec node ${SHEBANG_FLAGS.join(' ')} dist/main.js --demo`);
     const [cmd] = inRuntime('CMD');
     expect(execForm(cmd!.args).every((arg) => arg.startsWith('--'))).toBe(true);
   });
@@ -160,7 +168,7 @@ describe('Dockerfile', () => {
   it('brings into the build stage, before `npm run build`, every file the build script names', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { build: string } };
     const named = pkg.scripts.build.split(/\s+/).filter((word) => /[./]/.test(word) && existsSync(join(ROOT, word)));
-    expect(named).toEqual(['tsconfig.build.json', 'scripts/write-build-info.mjs']);
+    expect(named).toEqual(['scripts/bundle.mjs', 'scripts/write-build-info.mjs']);
     const instructions = buildStage!.instructions;
     const copied = copySources(instructions.slice(0, instructions.findIndex((i) => i.args.includes('npm run build'))));
     for (const file of named) {
@@ -208,7 +216,7 @@ describe('Dockerfile', () => {
 
   it('copies only files that exist and that .dockerignore lets into the build context', () => {
     const sources = copySources(dockerfile);
-    expect(sources).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts', 'src', 'package.json', 'package-lock.json']);
+    expect(sources).toEqual(['package.json', 'package-lock.json', 'scripts', 'src', 'package.json', 'package-lock.json']);
     for (const source of sources) {
       expect(existsSync(join(ROOT, source)), source).toBe(true);
       // A folder is in the context when its files are (Docker keeps the parents of re-included files).
@@ -226,7 +234,7 @@ describe('.dockerignore', () => {
     expect(ignored(path)).toBe(true);
   });
 
-  it.each(['package.json', 'package-lock.json', 'tsconfig.build.json', 'src/main.ts', 'src/wolkvox/client.ts', 'scripts/write-build-info.mjs'])('lets %s in', (path) => {
+  it.each(['package.json', 'package-lock.json', 'src/main.ts', 'src/wolkvox/client.ts', 'scripts/bundle.mjs', 'scripts/write-build-info.mjs'])('lets %s in', (path) => {
     expect(ignored(path)).toBe(false);
   });
 });

@@ -24,7 +24,7 @@ function running(pid: number): boolean {
 }
 
 /**
- * `npm run build` into a folder of this run. It lies inside the repository so that node_modules resolves from it,
+ * `npm run build` (esbuild's bundle) into a folder of this run. It lies inside the repository so that node_modules resolves from it,
  * and holds a copy of package.json ("type": "module", and the version src/version.ts reads from ../package.json).
  * Folders left by runs that were killed before their teardown are removed first.
  */
@@ -37,8 +37,8 @@ export function buildForTestRun(): RunBuild {
   }
   const dir = join(tmp, `dist-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { cwd: ROOT, stdio: 'inherit' });
+  // The same bundle `npm run build` makes, so the tests run what users run.
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), join(dir, 'dist')], { cwd: ROOT, stdio: 'inherit' });
   copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   // The script writes dist/build-info.json relative to its working directory.
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'write-build-info.mjs')], { cwd: dir, stdio: 'inherit' });
