@@ -16,8 +16,8 @@ type Encoded = {
   deflated(): Promise<Buffer>;
 };
 
-function encode(text: string, last: boolean): Encoded {
-  const identity = Buffer.from(text, 'utf8');
+function encode(text: string | readonly Buffer[], last: boolean): Encoded {
+  const identity = typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.concat(text);
   let deflated: Promise<Buffer> | undefined;
   return {
     identity,
@@ -56,7 +56,7 @@ export function acceptsGzip(header: string | undefined): boolean {
 
 export type ScrapeSources = {
   /** The exporter's own series: text, and a key that changes whenever the text would. */
-  exporter: { generation(nowMs: number): string; render(nowMs: number): Promise<string> };
+  exporter: { generation(nowMs: number): string; render(nowMs: number): Promise<string | Buffer[]> };
   /** process_* and nodejs_*: they change all the time, so they are refreshed at most every runtimeMaxAgeMs. */
   runtime: { text(): Promise<string> };
   /** Wall-clock milliseconds for the exporter's generation (staleness is about wall time). */

@@ -7,7 +7,7 @@ import type { CounterStore } from '../poller/counters.js';
 import { OUTCOMES, type Outcome } from '../wolkvox/outcome.js';
 import type { Chat15Field } from '../wolkvox/response.js';
 import { createRequestStats, DURATION_BUCKETS } from './requests.js';
-import { FamilyText, labelText, type FamilySpec } from './text.js';
+import { FamilyText, labelPairs, type FamilySpec } from './text.js';
 
 export const WHATSAPP_CHATS = 'wolkvox_whatsapp_chats';
 export const WHATSAPP_HANDLED_CHATS = 'wolkvox_whatsapp_handled_chats';
@@ -113,8 +113,8 @@ const FAMILIES = {
 /** Families listed for the tests that check every spec metric has HELP and TYPE. */
 export const EXPORTER_FAMILIES: readonly FamilySpec[] = Object.values(FAMILIES);
 
-/** How many windows (or accounts) are written between two yields to the event loop. */
-const SLICE = 250;
+/** How many windows (or accounts) are written between two yields to the event loop: a few milliseconds' work. */
+const SLICE = 100;
 
 export type BuildInfo = { version: string; revision: string };
 
@@ -139,10 +139,11 @@ export type Metrics = {
    */
   generation(nowMs: number): string;
   /**
-   * The exporter's own families as text. Large views are written in slices with a yield to the
-   * event loop between them, so a scrape of 1,000 accounts never holds the loop for long.
+   * The exporter's own families in the text format, as pieces of bytes in order. Large views are
+   * written in slices with a yield to the event loop between them, so a scrape of 1,000 accounts
+   * never holds the loop for long.
    */
-  render(nowMs: number): Promise<string>;
+  render(nowMs: number): Promise<Buffer[]>;
 };
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -161,61 +162,75 @@ export function createMetrics({ cache, counters, clock, accounts, build }: Metri
     return `${cache.version()}/${counters.version()}/${requests.version()}/${configVersion}/${expiry}`;
   };
 
-  const render = async (nowMs: number): Promise<string> => {
+  const render = async (nowMs: number): Promise<Buffer[]> => {
     const f = Object.fromEntries(Object.entries(FAMILIES).map(([key, spec]) => [key, new FamilyText(spec)])) as {
       [K in keyof typeof FAMILIES]: FamilyText;
     };
+    const families = Object.values(f);
+    /** Between slices: turn what gathered into bytes, and let the event loop run. */
+    const pause = async () => {
+      for (const family of families) family.flush();
+      await yieldToLoop();
+    };
+    // Account names are escaped once, not once per sample.
+    const escaped = new Map<string, string>();
+    const accountLabel = (account: string): string => {
+      let label = escaped.get(account);
+      if (label === undefined) {
+        label = labelPairs([['account', account]]);
+        escaped.set(account, label);
+      }
+      return label;
+    };
+
     const views = cache.view(nowMs);
     for (let i = 0; i < views.length; i++) {
-      if (i > 0 && i % SLICE === 0) await yieldToLoop();
+      if (i > 0 && i % SLICE === 0) await pause();
       const view = views[i]!;
-      const window: Array<[string, string]> = [
-        ['account', view.account],
-        ['window', view.window],
-      ];
+      const labels = `${accountLabel(view.account)},${labelPairs([['window', view.window]])}`;
       if (view.fresh) {
         const { counts, bounds } = view.fresh;
-        for (const { field, source, handler } of PER_SOURCE) f.chats.sample(labelText([...window, ['source', source], ['handler', handler]]), counts[field]);
-        for (const { field, handler } of HANDLED) f.handled.sample(labelText([...window, ['handler', handler]]), counts[field]);
+        for (const { field, source, handler } of PER_SOURCE) f.chats.sample(`${labels},source="${source}",handler="${handler}"`, counts[field]);
+        for (const { field, handler } of HANDLED) f.handled.sample(`${labels},handler="${handler}"`, counts[field]);
+        f.windowStart.sample(labels, bounds.startMs / 1000);
+        f.windowEnd.sample(labels, bounds.endMs / 1000);
       }
-      const labels = labelText(window);
       f.up.sample(labels, view.up ? 1 : 0);
       if (view.lastSuccessMs !== undefined) f.lastSuccess.sample(labels, view.lastSuccessMs / 1000);
-      if (view.fresh) {
-        f.windowStart.sample(labels, view.fresh.bounds.startMs / 1000);
-        f.windowEnd.sample(labels, view.fresh.bounds.endMs / 1000);
-      }
     }
-    for (const { account, quotaPaused } of cache.accounts()) f.quotaPaused.sample(labelText([['account', account]]), quotaPaused ? 1 : 0);
+    for (const { account, quotaPaused } of cache.accounts()) f.quotaPaused.sample(accountLabel(account), quotaPaused ? 1 : 0);
 
     const counterViews = counters.view();
     for (let i = 0; i < counterViews.length; i++) {
-      if (i > 0 && i % SLICE === 0) await yieldToLoop();
+      if (i > 0 && i % SLICE === 0) await pause();
       const { account, totals, settledUntilMs } = counterViews[i]!;
-      for (const { field, source, handler } of PER_SOURCE) {
-        f.chatsTotal.sample(labelText([['account', account], ['source', source], ['handler', handler]]), totals[field]);
-      }
-      for (const { field, handler } of HANDLED) f.handledTotal.sample(labelText([['account', account], ['handler', handler]]), totals[field]);
-      f.settledUntil.sample(labelText([['account', account]]), settledUntilMs / 1000);
+      const labels = accountLabel(account);
+      for (const { field, source, handler } of PER_SOURCE) f.chatsTotal.sample(`${labels},source="${source}",handler="${handler}"`, totals[field]);
+      for (const { field, handler } of HANDLED) f.handledTotal.sample(`${labels},handler="${handler}"`, totals[field]);
+      f.settledUntil.sample(labels, settledUntilMs / 1000);
     }
 
     const requestViews = requests.view();
     for (let i = 0; i < requestViews.length; i++) {
-      if (i > 0 && i % SLICE === 0) await yieldToLoop();
+      if (i > 0 && i % SLICE === 0) await pause();
       const { account, outcomes, buckets, sumSeconds, count } = requestViews[i]!;
-      for (const outcome of OUTCOMES) f.requests.sample(labelText([['account', account], ['outcome', outcome]]), outcomes[outcome]);
+      const labels = accountLabel(account);
+      for (const outcome of OUTCOMES) f.requests.sample(`${labels},outcome="${outcome}"`, outcomes[outcome]);
       let cumulative = 0;
       DURATION_BUCKETS.forEach((bound, index) => {
         cumulative += buckets[index] ?? 0;
-        f.duration.sample(labelText([['account', account], ['le', String(bound)]]), cumulative, '_bucket');
+        f.duration.sample(`${labels},le="${bound}"`, cumulative, '_bucket');
       });
-      f.duration.sample(labelText([['account', account], ['le', '+Inf']]), count, '_bucket');
-      f.duration.sample(labelText([['account', account]]), sumSeconds, '_sum');
-      f.duration.sample(labelText([['account', account]]), count, '_count');
+      f.duration.sample(`${labels},le="+Inf"`, count, '_bucket');
+      f.duration.sample(labels, sumSeconds, '_sum');
+      f.duration.sample(labels, count, '_count');
     }
 
-    for (const account of accounts()) {
-      const labels = labelText([['account', account.name]]);
+    const configured = accounts();
+    for (let i = 0; i < configured.length; i++) {
+      if (i > 0 && i % SLICE === 0) await pause();
+      const account = configured[i]!;
+      const labels = accountLabel(account.name);
       if (account.counterStepMs > 0) {
         f.counterStep.sample(labels, account.counterStepMs / 1000);
         f.counterDelay.sample(labels, account.counterDelayMs / 1000);
@@ -223,12 +238,10 @@ export function createMetrics({ cache, counters, clock, accounts, build }: Metri
       f.planned.sample(labels, plannedDailyCalls(account));
       if (account.dailyQuota !== undefined) f.quota.sample(labels, account.dailyQuota);
     }
-    f.build.sample(labelText([['version', build.version], ['revision', build.revision], ['nodejs', process.version]]), 1);
+    f.build.sample(labelPairs([['version', build.version], ['revision', build.revision], ['nodejs', process.version]]), 1);
     f.reloadOk.sample('', reloadSuccessful);
     f.reloadAt.sample('', reloadAtMs / 1000);
-    return Object.values(f)
-      .map((family) => family.text())
-      .join('');
+    return families.flatMap((family) => family.parts());
   };
 
   return {

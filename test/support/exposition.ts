@@ -5,7 +5,7 @@ export type Sample = { name: string; labels: Record<string, string>; value: numb
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
-// prom-client writes NaN as "Nan"; Prometheus reads special values case-insensitively, as Go's ParseFloat does.
+// NaN may be written "Nan" (prom-client) or "NaN"; Prometheus reads special values case-insensitively, as Go's ParseFloat does.
 function parseValue(text: string): number {
   const lower = text.toLowerCase();
   if (lower === '+inf' || lower === 'inf') return Infinity;
@@ -24,7 +24,8 @@ export function parseSamples(text: string): Sample[] {
     const match = SAMPLE.exec(line);
     if (!match) throw new Error(`not a sample line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = value!.replace(/\\(.)/g, '$1');
+    // The format escapes backslash, double quote and line feed (\\n) in label values.
+    for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = value!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     samples.push({ name: match[1]!, labels, value: parseValue(match[3]!) });
   }
   return samples;
