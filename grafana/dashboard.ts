@@ -613,7 +613,7 @@ const healthRow = (): RowBuilder =>
         thresholds: thresholds([null, 'red'], [1, 'green']),
         mappings: [states(['DOWN', 'red'], ['UP', 'green'])],
         queries: [{ expr: `min by (job, instance) (up{${EXPORTER}})`, legend: '{{instance}}' }],
-        width: 6,
+        width: 5,
         height: 4,
       }),
     )
@@ -628,7 +628,7 @@ const healthRow = (): RowBuilder =>
         thresholds: thresholds([null, 'red'], [1, 'green']),
         mappings: [states(['FAILING', 'red'], ['OK', 'green'])],
         queries: [{ expr: `min by (account, window) (wolkvox_up{${WINDOW}})`, legend: '{{account}} · {{window}}' }],
-        width: 6,
+        width: 5,
         height: 4,
       }),
     )
@@ -648,7 +648,7 @@ const healthRow = (): RowBuilder =>
             legend: '{{account}} · {{window}}',
           },
         ],
-        width: 6,
+        width: 5,
         height: 4,
       }),
     )
@@ -663,7 +663,29 @@ const healthRow = (): RowBuilder =>
         thresholds: thresholds([null, 'green'], [1, 'red']),
         mappings: [states(['polling', 'green'], ['PAUSED', 'red'])],
         queries: [{ expr: `max by (account) (wolkvox_quota_paused{${ACCOUNT}})`, legend: '{{account}}' }],
-        width: 6,
+        width: 5,
+        height: 4,
+      }),
+    )
+    .withPanel(
+      stat({
+        title: 'Shards missing',
+        description:
+          'Shards configured (`wolkvox_exporter_shards`) minus shards scraped (distinct `index` of `wolkvox_exporter_shard_info`), ' +
+          'per job, over the instances picked (All by default): 0 when every shard of a split config runs, as with one process. Red when a shard ' +
+          'is missing and its accounts go unpolled (WolkvoxShardMissing).',
+        unit: 'none',
+        decimals: 0,
+        sparkline: false,
+        thresholds: thresholds([null, 'green'], [1, 'red']),
+        queries: [
+          {
+            expr:
+              `max by (job) (wolkvox_exporter_shards{${EXPORTER}}) - count by (job) (count by (job, index) (wolkvox_exporter_shard_info{${EXPORTER}}))`,
+            legend: '{{job}}',
+          },
+        ],
+        width: 4,
         height: 4,
       }),
     )

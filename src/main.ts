@@ -15,6 +15,7 @@ import { ConfigError } from './config/error.js';
 import { exporterSettings, parseCommandLine } from './config/flags.js';
 import { DEMO_TOKEN, loadConfig } from './config/load.js';
 import { planWarnings } from './config/plan.js';
+import { accountsOfShard, SINGLE_SHARD } from './config/shard.js';
 import { readUtf8 } from './config/read-file.js';
 import type { AccountConfig, Config } from './config/schema.js';
 import { createApp, type Guard } from './http/app.js';
@@ -57,6 +58,16 @@ function withBaseUrl(accounts: readonly AccountConfig[], baseUrl: string): Accou
   return accounts.map((account) => ({ ...account, baseUrl }));
 }
 
+/**
+ * Accounts a reload gives this process that another shard polled until now: configured before,
+ * not this shard's then, this shard's now. Their first polls wait (PollerSettings.handedOver).
+ */
+function handedOver(configuredBefore: readonly AccountConfig[], ownedBefore: readonly AccountConfig[], ownedNow: readonly AccountConfig[]): Set<string> {
+  const before = new Set(configuredBefore.map((account) => account.name));
+  const owned = new Set(ownedBefore.map((account) => account.name));
+  return new Set(ownedNow.map((account) => account.name).filter((name) => before.has(name) && !owned.has(name)));
+}
+
 function listen(server: Server, config: Config): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -96,19 +107,24 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
   const web = config.web.configFile ? await loadWebStack(config.web.configFile) : undefined;
 
   let simulator: Simulator | undefined;
-  let accounts: readonly AccountConfig[] = config.accounts;
+  /** Every account in the config, this shard's or not. */
+  let configured: readonly AccountConfig[] = config.accounts;
   if (config.demo) {
     const { startSimulator } = await import('./simulator/server.js');
     simulator = await startSimulator({ token: DEMO_TOKEN });
-    accounts = withBaseUrl(accounts, simulator.url);
+    configured = withBaseUrl(configured, simulator.url);
     logger.info({ simulator: simulator.url }, 'demo mode: polling the built-in Wolkvox simulator');
   }
+  let shard = config.shard ?? SINGLE_SHARD;
+  /** The accounts this process polls: its shard's share (spec: Scaling out). */
+  let accounts: readonly AccountConfig[] = accountsOfShard(configured, shard);
+  if (shard.total > 1) logger.info({ shard: shard.index, shards: shard.total, accounts: accounts.length, configured: configured.length }, 'polling this shard\'s accounts only');
   // Quota advice is about Wolkvox; the simulator has none.
   if (!config.demo) for (const warning of planWarnings(accounts)) logger.warn(warning);
 
   const cache = createSnapshotCache();
   const counters = createCounterStore();
-  const metrics = createMetrics({ cache, counters, clock, accounts: () => accounts, build });
+  const metrics = createMetrics({ cache, counters, clock, accounts: () => accounts, build, shard: () => shard });
   const scrape = createScrapeHandler({
     exporter: metrics,
     runtime: createRuntimeMetrics(),
@@ -132,9 +148,19 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
   const reload = async () => {
     try {
       const loaded = loadConfig({ settings: exporterSettings(argv, env), env, readFile: readUtf8 });
-      const next = simulator ? withBaseUrl(loaded.accounts, simulator.url) : loaded.accounts;
-      poller.update(next, loaded.maxInFlightPerOrigin !== undefined ? { maxInFlightPerOrigin: loaded.maxInFlightPerOrigin } : {});
+      const nextConfigured = simulator ? withBaseUrl(loaded.accounts, simulator.url) : loaded.accounts;
+      const nextShard = loaded.shard ?? SINGLE_SHARD;
+      const next = accountsOfShard(nextConfigured, nextShard);
+      poller.update(next, {
+        ...(loaded.maxInFlightPerOrigin !== undefined ? { maxInFlightPerOrigin: loaded.maxInFlightPerOrigin } : {}),
+        handedOver: handedOver(configured, accounts, next),
+      });
+      configured = nextConfigured;
       accounts = next;
+      if (nextShard.index !== shard.index || nextShard.total !== shard.total) {
+        logger.info({ shard: nextShard.index, shards: nextShard.total, was: `${shard.index}/${shard.total}`, accounts: next.length }, 'resharded');
+      }
+      shard = nextShard;
       metrics.syncAccounts(next);
       metrics.recordReload(true, clock.now());
       if (!config.demo) for (const warning of planWarnings(next)) logger.warn(warning);

@@ -19,6 +19,8 @@ import {
   maxInFlightSchema,
   positiveDurationSchema,
   serverSchema,
+  shardIndexSchema,
+  shardTotalSchema,
   telemetryPathSchema,
   timeZoneSchema,
   windowCsvSchema,
@@ -198,7 +200,7 @@ function parseConfigFile(path: string, readFile: ReadFile): ConfigFile {
 }
 
 /** What a config file yields: its accounts, and the settings of the whole process it may set. */
-type FileSettings = { accounts: AccountConfig[]; maxInFlight?: number };
+type FileSettings = { accounts: AccountConfig[]; maxInFlight?: number; shardTotal?: number };
 
 function fileSettings(
   path: string,
@@ -268,12 +270,23 @@ function fileSettings(
       fromFile ? note : '',
     );
   });
-  return { accounts, ...(file.max_in_flight !== undefined ? { maxInFlight: file.max_in_flight } : {}) };
+  return {
+    accounts,
+    ...(file.max_in_flight !== undefined ? { maxInFlight: file.max_in_flight } : {}),
+    ...(file.shard_total !== undefined ? { shardTotal: file.shard_total } : {}),
+  };
 }
 
 /** `--demo` polls the built-in simulator: account settings would be silently unused, so they are errors. */
 function demoAccount(settings: RawSettings, common: CommonSettings): AccountConfig {
-  const unused = [settings.values['config.file'], ...ACCOUNT_FLAGS.map((name) => settings.values[name]), settings.token].find(
+  const unused = [
+    settings.values['config.file'],
+    ...ACCOUNT_FLAGS.map((name) => settings.values[name]),
+    settings.token,
+    // One simulated account: a shard layout could only leave it to another process.
+    settings.values['shard.total'],
+    settings.values['shard.index'],
+  ].find(
     (raw) => raw !== undefined,
   );
   if (unused) throw new ConfigError(unused.key, 'cannot be combined with --demo, which polls its built-in simulator');
@@ -310,6 +323,11 @@ export function loadConfig({ settings, env, readFile }: LoadInput): Config {
   const configFile = settings.values['config.file'];
   const flagMaxInFlight = required(settings, 'wolkvox.max-in-flight', maxInFlightSchema);
 
+  const shardTotalRaw = settingOrDefault(settings, 'shard.total')!;
+  const shardIndexRaw = settingOrDefault(settings, 'shard.index')!;
+  let shardTotal = { value: parseSetting(shardTotalRaw, shardTotalSchema), key: shardTotalRaw.key };
+  const shardIndex = parseSetting(shardIndexRaw, shardIndexSchema);
+
   let accounts: AccountConfig[];
   // Precedence as for the other keys: the file's top-level key, then the flag or env var, then the default.
   let maxInFlightPerOrigin = flagMaxInFlight;
@@ -318,11 +336,19 @@ export function loadConfig({ settings, env, readFile }: LoadInput): Config {
     const file = fileSettings(configFile.value, settings, common, env, readFile);
     accounts = file.accounts;
     maxInFlightPerOrigin = file.maxInFlight ?? flagMaxInFlight;
+    if (file.shardTotal !== undefined) shardTotal = { value: file.shardTotal, key: `shard_total (in ${configFile.value})` };
   } else accounts = [singleAccount(settings, common, readFile)];
+  if (shardIndex >= shardTotal.value) {
+    throw new ConfigError(
+      shardIndexRaw.key,
+      `is shard ${shardIndex}, but ${shardTotal.key} is ${shardTotal.value}: shards are numbered 0 to ${shardTotal.value - 1}`,
+    );
+  }
 
   return {
     accounts,
     maxInFlightPerOrigin,
+    shard: { index: shardIndex, total: shardTotal.value },
     demo,
     ...(configFile ? { configFile: configFile.value } : {}),
     web,

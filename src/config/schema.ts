@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { Secret } from './secret.js';
 import { parseDuration, parseWindow, type WindowSpec } from './duration.js';
+import { MAX_SHARDS, parseShardIndex, type Shard } from './shard.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const LOG_FORMATS = ['json', 'logfmt'] as const;
@@ -88,6 +89,22 @@ export const maxInFlightSchema = z.unknown().transform((value, ctx) => {
   return z.NEVER;
 });
 
+/** --shard.total and the file's top-level shard_total: a whole number of processes, 1..MAX_SHARDS. */
+export const shardTotalSchema = z.unknown().transform((value, ctx) => {
+  const total = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (Number.isSafeInteger(total) && total >= 1 && total <= MAX_SHARDS) return total;
+  ctx.addIssue({ code: 'custom', message: `must be a whole number of processes from 1 to ${MAX_SHARDS}, such as 3` });
+  return z.NEVER;
+});
+
+/** --shard.index: a number, or a StatefulSet pod name ending in its ordinal. */
+export const shardIndexSchema = z.string().transform((text, ctx) => {
+  const index = parseShardIndex(text);
+  if (typeof index === 'number') return index;
+  ctx.addIssue({ code: 'custom', message: index });
+  return z.NEVER;
+});
+
 /**
  * The cap is the process's, per origin, across every account calling it: an account's own value
  * would be ambiguous when accounts on one origin disagree, and the per-token limit is max_concurrency.
@@ -144,6 +161,9 @@ export const fileAccountSchema = z.strictObject({
   token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be the name of an environment variable' }).optional(),
   daily_quota: dailyQuotaSchema.optional(),
   max_in_flight: perAccountMaxInFlightSchema.optional(),
+  shard_total: z
+    .never({ error: 'is not an account setting: accounts go to shards by their token; set shard_total at the top level of the file or --shard.total' })
+    .optional(),
   ...sharedFileKeys,
 });
 
@@ -151,6 +171,8 @@ export const configFileSchema = z.strictObject({
   ...sharedFileKeys,
   /** Top level only: see perAccountMaxInFlightSchema. */
   max_in_flight: maxInFlightSchema.optional(),
+  /** Top level only: every shard reads the same file, and a reload may change it to reshard. */
+  shard_total: shardTotalSchema.optional(),
   accounts: z.array(fileAccountSchema).min(1, { message: 'needs at least one account' }),
 });
 
@@ -206,6 +228,8 @@ export type Config = {
    * loadConfig always sets it; a Config built by hand may leave it out for DEFAULT_MAX_IN_FLIGHT.
    */
   maxInFlightPerOrigin?: number;
+  /** Which share of the accounts this process polls; loadConfig always sets it, SINGLE_SHARD when left out. */
+  shard?: Shard;
   /** Run against the built-in simulator; main fills in the demo account once it listens. */
   demo: boolean;
   configFile?: string;

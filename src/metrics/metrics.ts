@@ -1,6 +1,7 @@
 // Every metric of the spec, rendered from one view of the cache, counters and request stats; never calls Wolkvox.
 import type { Clock } from '../clock.js';
 import { plannedDailyCalls } from '../config/plan.js';
+import { SINGLE_SHARD, type Shard } from '../config/shard.js';
 import type { AccountConfig } from '../config/schema.js';
 import type { SnapshotCache } from '../poller/cache.js';
 import type { CounterStore } from '../poller/counters.js';
@@ -26,6 +27,8 @@ export const REQUEST_DURATION = 'wolkvox_exporter_request_duration_seconds';
 export const PLANNED_DAILY_CALLS = 'wolkvox_exporter_planned_daily_calls';
 export const DAILY_QUOTA_CALLS = 'wolkvox_exporter_daily_quota_calls';
 export const BUILD_INFO = 'wolkvox_exporter_build_info';
+export const SHARD_INFO = 'wolkvox_exporter_shard_info';
+export const SHARDS = 'wolkvox_exporter_shards';
 export const CONFIG_RELOAD_SUCCESSFUL = 'wolkvox_exporter_config_last_reload_successful';
 export const CONFIG_RELOAD_SUCCESS_TIMESTAMP = 'wolkvox_exporter_config_last_reload_success_timestamp_seconds';
 
@@ -106,6 +109,13 @@ const FAMILIES = {
     type: 'gauge',
     help: 'A metric with a constant 1 value labelled by the version, revision and Node.js version the exporter runs with.',
   },
+  shardInfo: {
+    name: SHARD_INFO,
+    type: 'gauge',
+    help: 'A metric with a constant 1 value labelled by the shard this process is (index) and how many split the accounts (total).',
+  },
+  // The total again as a value: PromQL cannot turn a label into a number, and the missing-shard alert compares a count with it.
+  shards: { name: SHARDS, type: 'gauge', help: 'How many processes split the accounts (--shard.total), as a number.' },
   reloadOk: { name: CONFIG_RELOAD_SUCCESSFUL, type: 'gauge', help: 'Whether the last configuration reload attempt was successful.' },
   reloadAt: { name: CONFIG_RELOAD_SUCCESS_TIMESTAMP, type: 'gauge', help: 'Unix time of the last successful configuration load or reload.' },
 } as const satisfies Record<string, FamilySpec>;
@@ -125,6 +135,8 @@ export type MetricsDeps = {
   /** The accounts of the config in force; read at render time so a reload shows at once. */
   accounts: () => readonly AccountConfig[];
   build: BuildInfo;
+  /** This process's shard; read at render time, as a reload may reshard. SINGLE_SHARD when left out. */
+  shard?: () => Shard;
 };
 
 export type Metrics = {
@@ -148,7 +160,7 @@ export type Metrics = {
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export function createMetrics({ cache, counters, clock, accounts, build }: MetricsDeps): Metrics {
+export function createMetrics({ cache, counters, clock, accounts, build, shard = () => SINGLE_SHARD }: MetricsDeps): Metrics {
   const requests = createRequestStats();
   /** Bumped by config (re)loads: the account list and the reload gauges change. */
   let configVersion = 0;
@@ -239,6 +251,9 @@ export function createMetrics({ cache, counters, clock, accounts, build }: Metri
       if (account.dailyQuota !== undefined) f.quota.sample(labels, account.dailyQuota);
     }
     f.build.sample(labelPairs([['version', build.version], ['revision', build.revision], ['nodejs', process.version]]), 1);
+    const { index, total } = shard();
+    f.shardInfo.sample(labelPairs([['index', String(index)], ['total', String(total)]]), 1);
+    f.shards.sample('', total);
     f.reloadOk.sample('', reloadSuccessful);
     f.reloadAt.sample('', reloadAtMs / 1000);
     return families.flatMap((family) => family.parts());

@@ -1,6 +1,20 @@
 // The last good counts, window bounds and status per account × window; no timers, no I/O.
+import type { Outcome } from '../wolkvox/outcome.js';
 import type { Counts } from '../wolkvox/response.js';
 import type { WindowBounds } from '../wolkvox/window.js';
+
+/** The last API call of a window, for the status page: not part of /metrics. */
+export type LastCall = {
+  atMs: number;
+  outcome: Outcome;
+  /** Seconds the call took, queueing excluded. */
+  seconds: number;
+  /** The bounds it asked for. */
+  dateIni: string;
+  dateEnd: string;
+  /** What went wrong, for a failed call; the client has scrubbed the token from it. */
+  message?: string;
+};
 
 type Entry = {
   account: string;
@@ -13,7 +27,11 @@ type Entry = {
   lastSuccessMs?: number;
   counts?: Counts;
   bounds?: WindowBounds;
+  lastCall?: LastCall;
 };
+
+/** Everything the cache knows of one window, for the status page. */
+export type WindowRecord = Readonly<Entry>;
 
 /** What a scrape may show of one window at one instant. */
 export type SnapshotView = {
@@ -78,6 +96,15 @@ export function createSnapshotCache() {
       e.up = false;
     },
 
+    /**
+     * The window's last API call, for the status page. It leaves version() alone: /metrics shows
+     * nothing of it, so a call must not cost a re-render.
+     */
+    recordCall(account: string, window: string, call: LastCall): void {
+      const e = entry(account, window);
+      if (e) e.lastCall = call;
+    },
+
     setQuotaPaused(account: string, paused: boolean): void {
       version++;
       if (pausedAccounts.has(account)) pausedAccounts.set(account, paused);
@@ -97,7 +124,12 @@ export function createSnapshotCache() {
       return [...pausedAccounts].map(([account, quotaPaused]) => ({ account, quotaPaused }));
     },
 
-    /** Changes whenever anything in the cache does. */
+    /** Every tracked window, polled or not, in the order tracked. Read-only: show them, do not keep them. */
+    records(): WindowRecord[] {
+      return [...entries.values()];
+    },
+
+    /** Changes whenever anything in /metrics' view of the cache does. */
     version(): number {
       return version;
     },

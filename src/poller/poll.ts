@@ -10,7 +10,7 @@ import { zeroCounts, type Counts } from '../wolkvox/response.js';
 import { chunkStartingAt, settlesAt } from '../wolkvox/chunks.js';
 import { computeWindow, isClosedWindow, type WindowBounds } from '../wolkvox/window.js';
 import { backoffFor, retryDelayMs } from './backoff.js';
-import type { SnapshotCache } from './cache.js';
+import type { LastCall, SnapshotCache } from './cache.js';
 import type { CounterStore } from './counters.js';
 import type { Limiter } from './limiter.js';
 import type { QuotaPauses } from './quota.js';
@@ -120,12 +120,12 @@ async function callOnce(
 
 /** How a fetch with retries ended. */
 export type FetchOutcome =
-  /** Counts for the bounds: a success, or no data in them (all zeros). */
-  | { kind: 'counts'; counts: Counts; outcome: 'success' | 'no_data' }
-  /** Every attempt failed; `failure` is the last. */
-  | { kind: 'failed'; failure: WolkvoxError; attempts: number }
-  /** The token is paused by its daily quota: no call was made, or the call hit the quota. */
-  | { kind: 'paused' }
+  /** Counts for the bounds: a success, or no data in them (all zeros). `seconds`: the last call's. */
+  | { kind: 'counts'; counts: Counts; outcome: 'success' | 'no_data'; seconds: number }
+  /** Every attempt failed; `failure` is the last, and `seconds` its duration. */
+  | { kind: 'failed'; failure: WolkvoxError; attempts: number; seconds: number }
+  /** The token is paused by its daily quota: no call was made, or `quotaHit`, the call that hit the quota. */
+  | { kind: 'paused'; quotaHit?: { failure: WolkvoxError; seconds: number } }
   /** Shutdown or reload cut it short: it says nothing about Wolkvox. */
   | { kind: 'cancelled' };
 
@@ -151,12 +151,12 @@ export async function fetchWithRetries(
       const { result } = answer;
       context.onRequest(account.name, result.kind, answer.seconds);
       // spec: 404 or code 404 is "no data in the window": all zeros, a success.
-      return { kind: 'counts', counts: result.kind === 'success' ? result.counts : zeroCounts(), outcome: result.kind };
+      return { kind: 'counts', counts: result.kind === 'success' ? result.counts : zeroCounts(), outcome: result.kind, seconds: answer.seconds };
     }
     const { failure } = answer;
     context.onRequest(account.name, failure.kind, answer.seconds);
     // callOnce() paused the token's accounts while it still held the slot.
-    if (failure.kind === 'quota_exceeded') return { kind: 'paused' };
+    if (failure.kind === 'quota_exceeded') return { kind: 'paused', quotaHit: { failure, seconds: answer.seconds } };
     if (isRetryable(failure.kind) && attempt < context.retries) {
       const delay = retryDelayMs(attempt, backoff, context.random);
       log.debug({ outcome: failure.kind, attempt: attempt + 1, retry_in_ms: delay, err: failure.message }, 'call failed, retrying');
@@ -164,7 +164,7 @@ export async function fetchWithRetries(
       if (cancelled()) return { kind: 'cancelled' };
       continue;
     }
-    return { kind: 'failed', failure, attempts: attempt + 1 };
+    return { kind: 'failed', failure, attempts: attempt + 1, seconds: answer.seconds };
   }
 }
 
@@ -188,18 +188,26 @@ export async function pollWindow(context: PollContext, target: WindowTarget, can
     return;
   }
   const outcome = await fetchWithRetries(context, target, bounds, cancelled, log);
+  const called = (call: Pick<LastCall, 'outcome' | 'seconds' | 'message'>) =>
+    cache.recordCall(account.name, spec.label, { atMs: clock.now(), dateIni: bounds.dateIni, dateEnd: bounds.dateEnd, ...call });
   switch (outcome.kind) {
     case 'cancelled':
       return;
     case 'counts':
+      called({ outcome: outcome.outcome, seconds: outcome.seconds });
       cache.recordSuccess(account.name, spec.label, outcome.counts, bounds, clock.now());
       log.debug({ outcome: outcome.outcome, date_ini: bounds.dateIni, date_end: bounds.dateEnd }, 'poll succeeded');
       return;
     case 'paused':
+      if (outcome.quotaHit) {
+        const { failure, seconds } = outcome.quotaHit;
+        called({ outcome: failure.kind, seconds, message: failure.message });
+      }
       cache.recordFailure(account.name, spec.label);
       return;
     case 'failed': {
       const { failure, attempts } = outcome;
+      called({ outcome: failure.kind, seconds: outcome.seconds, message: failure.message });
       cache.recordFailure(account.name, spec.label);
       log.warn({ outcome: failure.kind, attempts, status: failure.status, err: failure.message }, 'poll failed');
       return;

@@ -37,6 +37,12 @@ export type PollerDeps = {
 export type PollerSettings = {
   /** A new cap per origin; left out, the cap in force stays. */
   maxInFlightPerOrigin?: number;
+  /**
+   * Accounts that another shard polled until now (a reshard): their first polls wait one interval,
+   * so the shard that gave them up, reloading at about the same time, has finished its calls and
+   * the token never has more than its limit in flight across the two processes.
+   */
+  handedOver?: ReadonlySet<string>;
 };
 
 export type Poller = {
@@ -53,6 +59,10 @@ export type Poller = {
    * cap per origin applies at once; calls in flight stay counted against it.
    */
   update(accounts: readonly AccountConfig[], settings?: PollerSettings): void;
+  /** When a window's next poll is due (clock ms); undefined while it runs or when nothing is scheduled. */
+  nextPollAt(account: string, window: string): number | undefined;
+  /** Local midnight when a quota-paused account may call again; undefined when it is not paused. */
+  quotaPausedUntil(account: AccountConfig): number | undefined;
   /** Calls in flight for an account's token, for tests and diagnostics. */
   inFlight(account: string): number;
   /** Calls in flight to an origin (or to the origin of a base URL), over all its accounts; for tests and diagnostics. */
@@ -146,7 +156,7 @@ export function createPoller(deps: PollerDeps): Poller {
     return schedule.remove(key);
   };
 
-  const apply = (next: readonly AccountConfig[]) => {
+  const apply = (next: readonly AccountConfig[], handedOver: ReadonlySet<string> = new Set()) => {
     accounts = next;
     const nextByName = new Map(next.map((account) => [account.name, account]));
     /** Polls still running for windows whose settings changed: their replacements wait for them. */
@@ -174,13 +184,14 @@ export function createPoller(deps: PollerDeps): Poller {
     const tasks: Task[] = [];
     for (const account of next) {
       const client = deps.clientFor(account);
+      const firstRunDelay = handedOver.has(account.name) ? { firstRunDelayMs: account.intervalMs } : {};
       account.windows.forEach((spec, index) => {
         const key = windowKey(account.name, spec.label);
         if (targets.has(key)) return;
         cache.track(account.name, spec.label, account.maxStalenessMs);
         const target = { account, spec, client, retired: false };
         targets.set(key, target);
-        tasks.push(windowTask(target, (index * account.intervalMs) / account.windows.length));
+        tasks.push({ ...windowTask(target, (index * account.intervalMs) / account.windows.length), ...firstRunDelay });
       });
       const key = countersKey(account.name);
       if (account.counterStepMs > 0 && !targets.has(key)) {
@@ -193,7 +204,7 @@ export function createPoller(deps: PollerDeps): Poller {
         }
         const target = { account, client, retired: false };
         targets.set(key, target);
-        tasks.push(counterTask(target));
+        tasks.push({ ...counterTask(target), ...firstRunDelay });
       }
     }
     schedule.add(tasks, draining);
@@ -219,8 +230,12 @@ export function createPoller(deps: PollerDeps): Poller {
     update(next, settings) {
       if (stopped) return;
       if (settings?.maxInFlightPerOrigin !== undefined) origins.setCapacity(settings.maxInFlightPerOrigin);
-      apply(next);
+      apply(next, settings?.handedOver);
     },
+
+    nextPollAt: (account, window) => schedule.dueAt(windowKey(account, window)),
+
+    quotaPausedUntil: (account) => quota.resumesAt(account),
 
     inFlight(account) {
       const config = accounts.find((a) => a.name === account);

@@ -55,6 +55,8 @@ export type Task = {
   nextRunAt(nowMs: number, anchorMs: number): number;
   /** How often the task runs; the shortest in a batch bounds how long its first runs are spread. */
   intervalMs?: number;
+  /** Holds the first run back this long beyond its place in the start-up spread (a shard handover). */
+  firstRunDelayMs?: number;
 };
 
 export type Schedule = {
@@ -67,6 +69,8 @@ export type Schedule = {
   /** Stops scheduling a task. Returns its run in progress, if any, for a replacement to wait on. */
   remove(key: string): Promise<void> | undefined;
   has(key: string): boolean;
+  /** When the task's next run is due (the clock's ms); undefined while it runs, before start, or with nothing ahead. */
+  dueAt(key: string): number | undefined;
   start(): void;
   /** Stops every timer and waits for the runs in progress. */
   stop(): Promise<void>;
@@ -80,6 +84,8 @@ type Entry = {
   task: Task;
   anchorMs: number;
   timer?: NodeJS.Timeout;
+  /** When the timer fires, while one is set. */
+  dueAtMs?: number;
   running?: Promise<void>;
   firstDone: boolean;
   removed: boolean;
@@ -111,8 +117,10 @@ export function createSchedule({ clock }: { clock: Clock }): Schedule {
   const scheduleIn = (entry: Entry, delayMs: number) => {
     // A task with nothing ahead of it (Infinity) waits for the next reload instead.
     if (stopped || entry.removed || !Number.isFinite(delayMs)) return;
+    entry.dueAtMs = clock.now() + Math.max(0, delayMs);
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
+      entry.dueAtMs = undefined;
       void runEntry(entry).then(() => {
         if (stopped || entry.removed) return;
         const now = clock.now();
@@ -129,8 +137,9 @@ export function createSchedule({ clock }: { clock: Clock }): Schedule {
     batch.forEach((entry, index) => {
       // Anchored where its first run was due, not at `now`: later runs keep the start-up's spread
       // instead of every task's phase-0 slot falling on the same instant one interval later.
-      entry.anchorMs = now + index * step;
-      scheduleIn(entry, index * step);
+      const delay = index * step + (entry.task.firstRunDelayMs ?? 0);
+      entry.anchorMs = now + delay;
+      scheduleIn(entry, delay);
     });
   };
 
@@ -159,6 +168,11 @@ export function createSchedule({ clock }: { clock: Clock }): Schedule {
     },
 
     has: (key) => entries.has(key),
+
+    dueAt(key) {
+      const entry = entries.get(key);
+      return entry && !entry.running ? entry.dueAtMs : undefined;
+    },
 
     start() {
       if (started || stopped) return;

@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/config/error.js';
 import { parseCommandLine, type RawSettings } from '../../src/config/flags.js';
 import type { AccountConfig } from '../../src/config/schema.js';
 import { Secret } from '../../src/config/secret.js';
+import { accountConfig } from '../support/accounts.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -26,22 +27,7 @@ function rejection(args: string[]): ConfigError {
   throw new Error('expected a ConfigError');
 }
 
-function account(name: string, overrides: Partial<AccountConfig> = {}): AccountConfig {
-  return {
-    name,
-    baseUrl: 'https://wv0032.wolkvox.com',
-    token: new Secret(`tok-${name}`),
-    timeZone: 'America/Bogota',
-    windows: [],
-    intervalMs: 300_000,
-    maxStalenessMs: 900_000,
-    timeoutMs: 60_000,
-    maxConcurrency: 1,
-    counterStepMs: HOUR,
-    counterDelayMs: 900_000,
-    ...overrides,
-  };
-}
+const account = accountConfig;
 
 describe('parseBackfillOptions', () => {
   it('reads dates, the step, labels in order, the output and --max-calls', () => {

@@ -766,3 +766,67 @@ describe('loadConfig fuzz', () => {
     );
   });
 });
+
+describe('sharding settings (spec: Scaling out)', () => {
+  const file = (text: string): ReadFile => (path) => (path === '/c.yml' ? text : '');
+  const ACCOUNTS = 'accounts:\n  - name: co\n    server: "0032"\n    token_env: T\n';
+  const TOTAL_MESSAGE = 'must be a whole number of processes from 1 to 1000, such as 3';
+
+  it('is one shard of one by default', () => {
+    expect(load(SINGLE, TOKEN_ENV).shard).toEqual({ index: 0, total: 1 });
+  });
+
+  it('takes the flags or their env vars; the flag wins', () => {
+    expect(load([...SINGLE, '--shard.total=3', '--shard.index=2'], TOKEN_ENV).shard).toEqual({ index: 2, total: 3 });
+    expect(load(SINGLE, { ...TOKEN_ENV, WOLKVOX_SHARD_TOTAL: '4', WOLKVOX_SHARD_INDEX: '3' }).shard).toEqual({ index: 3, total: 4 });
+    expect(load([...SINGLE, '--shard.total', '5', '--shard.index', '1'], { ...TOKEN_ENV, WOLKVOX_SHARD_TOTAL: '4', WOLKVOX_SHARD_INDEX: '3' }).shard).toEqual({
+      index: 1,
+      total: 5,
+    });
+  });
+
+  it('takes the index from a StatefulSet pod name', () => {
+    expect(load(SINGLE, { ...TOKEN_ENV, WOLKVOX_SHARD_TOTAL: '3', WOLKVOX_SHARD_INDEX: 'wolkvox-exporter-2' }).shard).toEqual({ index: 2, total: 3 });
+    expect(load([...SINGLE, '--shard.total=12', '--shard.index=exp-11'], TOKEN_ENV).shard).toEqual({ index: 11, total: 12 });
+  });
+
+  it('reads shard_total at the top level of the file, over the flag, so a reload can reshard', () => {
+    expect(load(['--config.file=/c.yml', '--shard.total=2', '--shard.index=2'], { T: 'tok' }, file(`shard_total: 3\n${ACCOUNTS}`)).shard).toEqual({
+      index: 2,
+      total: 3,
+    });
+    expect(load(['--config.file=/c.yml', '--shard.total=2'], { T: 'tok' }, file(ACCOUNTS)).shard).toEqual({ index: 0, total: 2 });
+  });
+
+  it.each([
+    [['--shard.total=0'], {}, '--shard.total', `--shard.total: ${TOTAL_MESSAGE}`],
+    [['--shard.total=1001'], {}, '--shard.total', `--shard.total: ${TOTAL_MESSAGE}`],
+    [[], { WOLKVOX_SHARD_TOTAL: 'three' }, 'WOLKVOX_SHARD_TOTAL', `WOLKVOX_SHARD_TOTAL: ${TOTAL_MESSAGE}`],
+    [['--shard.total=3', '--shard.index=3'], {}, '--shard.index', '--shard.index: is shard 3, but --shard.total is 3: shards are numbered 0 to 2'],
+    [['--shard.index=1'], {}, '--shard.index', '--shard.index: is shard 1, but --shard.total is 1: shards are numbered 0 to 0'],
+    [
+      ['--shard.total=3'],
+      { WOLKVOX_SHARD_INDEX: 'wolkvox-exporter' },
+      'WOLKVOX_SHARD_INDEX',
+      'WOLKVOX_SHARD_INDEX: "wolkvox-exporter" is neither a shard number such as 2 nor a StatefulSet pod name ending in its ordinal, such as wolkvox-exporter-2',
+    ],
+    [['--shard.total=3', '--shard.index=-1'], {}, '--shard.index', '--shard.index: "-1" is neither a shard number such as 2 nor a StatefulSet pod name ending in its ordinal, such as wolkvox-exporter-2'],
+  ] as const)('refuses %j %j, naming %s', (argv, env, key, message) => {
+    const error = rejection([...SINGLE, ...argv], { ...TOKEN_ENV, ...env });
+    expect(error.key).toBe(key);
+    expect(error.message).toBe(message);
+  });
+
+  it('names the file key when shard_total makes the index too large, and refuses it per account', () => {
+    const tooSmall = rejection(['--config.file=/c.yml', '--shard.index=2'], { T: 'tok' }, file(`shard_total: 2\n${ACCOUNTS}`));
+    expect(tooSmall.message).toBe('--shard.index: is shard 2, but shard_total (in /c.yml) is 2: shards are numbered 0 to 1');
+    const bad = rejection(['--config.file=/c.yml'], { T: 'tok' }, file(`shard_total: 0\n${ACCOUNTS}`));
+    expect(bad.message).toBe(`shard_total: ${TOTAL_MESSAGE} (in /c.yml)`);
+    const perAccount = rejection(['--config.file=/c.yml'], { T: 'tok' }, file(`${ACCOUNTS}    shard_total: 2\n`));
+    expect(perAccount.key).toBe('accounts[0].shard_total');
+  });
+
+  it('is refused with --demo, whose one account could only go to another shard', () => {
+    expect(rejection(['--demo', '--shard.total=2']).message).toBe('--shard.total: cannot be combined with --demo, which polls its built-in simulator');
+  });
+});

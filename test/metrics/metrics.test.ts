@@ -2,32 +2,17 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { AccountConfig } from '../../src/config/schema.js';
-import { Secret } from '../../src/config/secret.js';
 import { createMetrics, EXPORTER_FAMILIES } from '../../src/metrics/metrics.js';
 import { createSnapshotCache } from '../../src/poller/cache.js';
 import { createCounterStore } from '../../src/poller/counters.js';
 import { helpsOf, parseSamples, typesOf, valueOf } from '../support/exposition.js';
 import { systemTools } from '../support/system-tools.js';
+import { accountConfig } from '../support/accounts.js';
 
 const NOW = Date.parse('2026-03-10T15:00:00Z');
 const COUNTS = { ad_chatbot: 1, ad_agents: 2, post_chatbot: 3, post_agents: 4, total_chatbot: 5, total_agents: 6 };
 
-function account(name: string, overrides: Partial<AccountConfig> = {}): AccountConfig {
-  return {
-    name,
-    baseUrl: 'http://wolkvox.invalid',
-    token: new Secret(`tok-${name}`),
-    timeZone: 'America/Bogota',
-    windows: [],
-    intervalMs: 300_000,
-    maxStalenessMs: 900_000,
-    timeoutMs: 60_000,
-    maxConcurrency: 1,
-    counterStepMs: 3_600_000,
-    counterDelayMs: 900_000,
-    ...overrides,
-  };
-}
+const account = accountConfig;
 
 function setup(accounts: AccountConfig[], windows = ['1h', 'today']) {
   const cache = createSnapshotCache();
@@ -100,5 +85,25 @@ describe('createMetrics', () => {
     // 1,200 windows and 3 x 400 accounts in slices of 100: at least 20 yields.
     expect(ticks).toBeGreaterThanOrEqual(20);
     expect(parseSamples(Buffer.concat(parts).toString()).filter((s) => s.name === 'wolkvox_up')).toHaveLength(1200);
+  });
+});
+
+describe('shard metrics', () => {
+  it('say which shard this is, by label and the total as a value, and follow a reshard', async () => {
+    const cache = createSnapshotCache();
+    const counters = createCounterStore();
+    let shard = { index: 0, total: 1 };
+    const metrics = createMetrics({ cache, counters, clock: { now: () => NOW }, accounts: () => [], build: { version: '1', revision: 'r' }, shard: () => shard });
+    const text = async () => Buffer.concat(await metrics.render(NOW)).toString('utf8');
+    expect(valueOf(await text(), 'wolkvox_exporter_shard_info', { index: '0', total: '1' })).toBe(1);
+    expect(valueOf(await text(), 'wolkvox_exporter_shards', {})).toBe(1);
+    const before = metrics.generation(NOW);
+    shard = { index: 2, total: 3 };
+    metrics.recordReload(true, NOW);
+    expect(metrics.generation(NOW)).not.toBe(before);
+    const after = await text();
+    expect(valueOf(after, 'wolkvox_exporter_shard_info', { index: '2', total: '3' })).toBe(1);
+    expect(parseSamples(after).filter((s) => s.name === 'wolkvox_exporter_shard_info')).toHaveLength(1);
+    expect(valueOf(after, 'wolkvox_exporter_shards', {})).toBe(3);
   });
 });

@@ -185,3 +185,19 @@ describe('createSnapshotCache', () => {
     ]);
   });
 });
+
+describe('records (the status page)', () => {
+  it('lists every tracked window with its last call; a call alone does not change version()', () => {
+    const cache = createSnapshotCache();
+    cache.track('co', '1h', 60_000);
+    cache.track('co', 'today', 60_000);
+    const before = cache.version();
+    cache.recordCall('co', '1h', { atMs: 1, outcome: 'timeout', seconds: 60, dateIni: 'a', dateEnd: 'b', message: 'no complete answer' });
+    cache.recordCall('gone', '1h', { atMs: 1, outcome: 'timeout', seconds: 60, dateIni: 'a', dateEnd: 'b' });
+    expect(cache.version()).toBe(before);
+    expect(cache.records().map((r) => [r.window, r.polled, r.lastCall?.outcome])).toEqual([
+      ['1h', false, 'timeout'],
+      ['today', false, undefined],
+    ]);
+  });
+});

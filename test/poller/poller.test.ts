@@ -320,7 +320,7 @@ describe('retries', () => {
   });
 
   it('quota_exceeded is not retried', async () => {
-    const h = setup([account({ windows: ['1h'] })], () => fail('quota_exceeded'));
+    const h = setup([account({ windows: ['1h'] })], (call) => (call.at < BOGOTA_MIDNIGHT ? fail('quota_exceeded') : ok()));
     h.poller.start();
     await advanceTo(T0 + 30_000);
     expect(h.api.calls).toHaveLength(1);
@@ -977,3 +977,81 @@ describe('lifecycle', () => {
   });
 });
 
+
+describe('what the status page reads', () => {
+  it('records each window\'s last call: outcome, duration, bounds, and the error of a failure', async () => {
+    // Durations come from performance.now(): make it follow fake time.
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => Date.now());
+    onTestFinished(() => now.mockRestore());
+    let failing = false;
+    const h = setup([account({ windows: ['1h'], intervalMs: MINUTE })], () => (failing ? fail('server_error', 1500) : ok(1, 250)), {
+      retries: 0,
+    });
+    h.poller.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    const first = h.cache.records()[0]!.lastCall;
+    expect(first).toMatchObject({ outcome: 'success', dateIni: h.api.calls[0]!.dateIni, dateEnd: h.api.calls[0]!.dateEnd });
+    expect(first!.seconds).toBe(0.25);
+    expect(first!.message).toBeUndefined();
+
+    failing = true;
+    await advanceTo(T0 + 2 * MINUTE + 2000);
+    const last = h.cache.records()[0]!.lastCall!;
+    expect(last).toMatchObject({ outcome: 'server_error', message: 'fake server_error' });
+    expect(last.seconds).toBe(1.5);
+    expect(last.dateIni).toBe(h.api.calls.at(-1)!.dateIni);
+  });
+
+  it('records the call that hit the quota, and says until when the account is paused', async () => {
+    const h = setup([account({ windows: ['1h'] })], (call) => (call.at < BOGOTA_MIDNIGHT ? fail('quota_exceeded') : ok()));
+    h.poller.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(h.cache.records()[0]!.lastCall).toMatchObject({ outcome: 'quota_exceeded' });
+    expect(h.poller.quotaPausedUntil(account())).toBe(BOGOTA_MIDNIGHT);
+    await advanceTo(BOGOTA_MIDNIGHT);
+    expect(h.poller.quotaPausedUntil(account())).toBeUndefined();
+  });
+
+  it('says when each window is next due, and nothing while its poll runs', async () => {
+    const h = setup([account({ windows: ['1h', '2h'], intervalMs: MINUTE })], (call) => (call.window === '2h' ? 'manual' : ok()));
+    expect(h.poller.nextPollAt('co', '1h')).toBeUndefined();
+    h.poller.start();
+    expect(h.poller.nextPollAt('co', '1h')).toBe(T0);
+    await vi.advanceTimersByTimeAsync(1000);
+    // 1h ran at T0 on phase 0: its next slot is one interval after its anchor.
+    expect(h.poller.nextPollAt('co', '1h')).toBe(T0 + MINUTE);
+    // 2h's call is still out.
+    expect(h.poller.nextPollAt('co', '2h')).toBeUndefined();
+    h.api.calls.find((c) => c.window === '2h')!.resolve({ kind: 'success', counts: counts(1) });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.poller.nextPollAt('co', '2h')).toBeGreaterThan(Date.now());
+    expect(h.poller.nextPollAt('co', 'nope')).toBeUndefined();
+  });
+});
+
+describe('shard handover', () => {
+  it('holds the first polls of handed-over accounts back one interval; other added accounts start at once', async () => {
+    const h = setup([account({ name: 'co', token: new Secret('a'), windows: ['1h'], intervalMs: MINUTE })]);
+    h.poller.start();
+    await advanceTo(T0 + 10_000);
+    h.poller.update(
+      [
+        account({ name: 'co', token: new Secret('a'), windows: ['1h'], intervalMs: MINUTE }),
+        account({ name: 'moved', token: new Secret('b'), windows: ['1h', 'today'], intervalMs: MINUTE, counterStepMs: 3_600_000 }),
+        account({ name: 'new', token: new Secret('c'), windows: ['1h'], intervalMs: MINUTE }),
+      ],
+      { handedOver: new Set(['moved']) },
+    );
+    expect(h.poller.nextPollAt('moved', '1h')).toBeGreaterThanOrEqual(T0 + 10_000 + MINUTE);
+    await advanceTo(T0 + 10_000 + MINUTE - 1);
+    expect(h.callsOf('new', '1h')).toHaveLength(1);
+    expect(h.api.calls.filter((c) => c.account === 'moved')).toHaveLength(0);
+    await advanceTo(T0 + 10_000 + MINUTE + 1000);
+    expect(h.callsOf('moved', '1h').map((c) => c.at - T0 - 10_000)[0]).toBeGreaterThanOrEqual(MINUTE);
+    expect(h.callsOf('moved', 'today')).toHaveLength(1);
+    // Later polls keep the interval from there.
+    await advanceTo(T0 + 10_000 + 3 * MINUTE + 1000);
+    const times = h.callsOf('moved', '1h').map((c) => c.at);
+    expect(times.slice(1).map((t, i) => t - times[i]!)).toEqual([MINUTE, MINUTE]);
+  });
+});

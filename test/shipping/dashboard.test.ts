@@ -550,7 +550,7 @@ describe('end to end: every panel query returns data from Prometheus scraping th
       { timeoutMs: 15_000, watch: [exporter!, prometheus!], describe: diagnostics },
     );
     expect(rules.filter((rule) => rule.health !== 'ok')).toEqual([]);
-    expect(rules.filter((rule) => rule.type === 'alerting')).toHaveLength(9);
+    expect(rules.filter((rule) => rule.type === 'alerting')).toHaveLength(11);
     for (const record of ['wolkvox:bot_containment:ratio', 'wolkvox:agent_handoff:ratio', 'wolkvox:handled_bot_containment:ratio']) {
       const samples = await waitFor(
         `${record} to have samples`,

@@ -121,6 +121,8 @@ describe('alerting rules', () => {
     'WolkvoxQuotaPaused',
     'WolkvoxPlannedCallsNearQuota',
     'WolkvoxCountersNotSettling',
+    'WolkvoxShardMissing',
+    'WolkvoxShardDuplicated',
   ];
 
   it('cover exporter down and absent, API failing, stale data, token rejected, quota paused and quota use', () => {
@@ -137,6 +139,14 @@ describe('alerting rules', () => {
     // The threshold follows the exporter's own counter step and delay, plus a margin for retries.
     expect(expr('WolkvoxCountersNotSettling')).toBe(
       'time() - wolkvox_counters_settled_until_timestamp_seconds > on (job, instance, account) (wolkvox_counters_step_seconds + wolkvox_counters_delay_seconds + 1800)',
+    );
+  });
+
+  it('catch missing and duplicated shards per job, from the shard info and the total as a number', () => {
+    const expr = (name: string): string => alerts.find((alert) => alert.alert === name)?.expr ?? '';
+    expect(expr('WolkvoxShardMissing')).toBe('count by (job) (count by (job, index) (wolkvox_exporter_shard_info)) < max by (job) (wolkvox_exporter_shards)');
+    expect(expr('WolkvoxShardDuplicated')).toBe(
+      'count by (job, index) (wolkvox_exporter_shard_info) > 1 or on (job) count by (job) (count by (job, total) (wolkvox_exporter_shard_info)) > 1',
     );
   });
 

@@ -7,9 +7,10 @@ const ACCOUNTS = 60;
 const WINDOWS = ['1h', '24h', 'today'];
 /**
  * Per window: 4 chats + 2 handled + up + last success + start + end; per account: outcomes, histogram (10 buckets
- * + Inf + sum + count), quota, planned calls, and the counters (4 + 2 _total, settled until, step, delay).
+ * + Inf + sum + count), quota, planned calls, and the counters (4 + 2 _total, settled until, step, delay); per
+ * process: build info, the two reload gauges, shard info and the shard total.
  */
-const MAX_WOLKVOX_SERIES = ACCOUNTS * (WINDOWS.length * 10 + OUTCOMES.length + 13 + 2 + 9) + 3;
+const MAX_WOLKVOX_SERIES = ACCOUNTS * (WINDOWS.length * 10 + OUTCOMES.length + 13 + 2 + 9) + 5;
 
 describe('soak', () => {
   it(
