@@ -27,6 +27,8 @@ import { createSnapshotCache } from './poller/cache.js';
 import { createCounterStore } from './poller/counters.js';
 import { createPoller } from './poller/poller.js';
 import type { Simulator } from './simulator/server.js';
+import { createCallsToday } from './status/calls-today.js';
+import { buildStatus } from './status/status.js';
 import { readBuildInfo } from './version.js';
 import { createWolkvoxClient } from './wolkvox/client.js';
 
@@ -132,6 +134,8 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     contentType: EXPOSITION_CONTENT_TYPE,
     cacheResponses: env[RESPONSE_CACHE_ENV] !== 'off',
   });
+  const callsToday = createCallsToday();
+  callsToday.sync(accounts);
   const poller = createPoller({
     accounts,
     counters,
@@ -141,7 +145,10 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     cache,
     clock,
     logger,
-    onRequest: metrics.recordRequest,
+    onRequest: (account, outcome, seconds) => {
+      metrics.recordRequest(account, outcome, seconds);
+      callsToday.record(account, outcome, clock.now());
+    },
   });
 
   // spec: SIGHUP and POST /-/reload re-read the config; a bad file is logged and the old config keeps running.
@@ -162,6 +169,7 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
       }
       shard = nextShard;
       metrics.syncAccounts(next);
+      callsToday.sync(next);
       metrics.recordReload(true, clock.now());
       if (!config.demo) for (const warning of planWarnings(next)) logger.warn(warning);
       logger.info({ accounts: next.map((a) => a.name) }, 'configuration reloaded');
@@ -177,7 +185,19 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
     telemetryPath: config.web.telemetryPath,
     version: build.version,
     isReady: () => poller.ready(),
-    accountNames: () => accounts.map((account) => account.name),
+    status: () =>
+      buildStatus({
+        nowMs: clock.now(),
+        build,
+        ready: poller.ready(),
+        ...(shard.total > 1 ? { shard } : {}),
+        accounts,
+        windows: cache.records(),
+        counters: counters.view(),
+        nextPollAt: poller.nextPollAt,
+        quotaPausedUntil: poller.quotaPausedUntil,
+        callsToday: callsToday.of,
+      }),
     ...(config.web.enableLifecycle ? { reload } : {}),
     ...(web ? { guard: web.guard } : {}),
     onError: (error) => logger.error({ err: (error as Error)?.message ?? String(error) }, 'HTTP route failed'),

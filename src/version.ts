@@ -1,4 +1,4 @@
-// Version and git revision of this build, for --version, the landing page and wolkvox_exporter_build_info.
+// Version and git revision of this build, for --version, the status page and wolkvox_exporter_build_info.
 import { readFileSync } from 'node:fs';
 
 export type BuildInfo = { version: string; revision: string };

@@ -1,4 +1,4 @@
-// Runs once before the suite: finds (or installs) promtool, prometheus, docker-compose, podman, runc and debootstrap, then builds the exporter for this run.
+// Runs once before the suite: finds (or installs) promtool, prometheus, docker-compose, podman, runc, debootstrap and chromium, then builds the exporter for this run.
 import { execFileSync } from 'node:child_process';
 import { EXPORTER_BINARY_ENV } from './support/binary.js';
 import { buildForTestRun } from './support/build.js';
@@ -19,6 +19,7 @@ export default function setup(): () => void {
   process.env.WOLKVOX_TEST_PODMAN = tools.podman;
   process.env.WOLKVOX_TEST_RUNC = tools.runc;
   process.env.WOLKVOX_TEST_DEBOOTSTRAP = tools.debootstrap;
+  process.env.WOLKVOX_TEST_CHROMIUM = tools.chromium;
   // Tests start the real binary, so they need the compiled code of this very tree: in a folder of this run, not
   // dist/, which a second `npm test` in the same checkout (or `npm run build`) would rewrite under it.
   const build = buildForTestRun();

@@ -12,6 +12,7 @@ import { createApp } from '../src/http/app.js';
 import { webConfigMiddleware, type WebConfigGuard } from '../src/http/guard.js';
 import { createWebServer } from '../src/http/tls.js';
 import { loadWebConfig } from '../src/http/web-config.js';
+import { report } from './http/status-page-fixtures.js';
 
 const PASSWORD = 'hc-SENTINEL-pw-41';
 let dir: string;
@@ -57,7 +58,7 @@ async function serve(webConfigFile?: string): Promise<number> {
     telemetryPath: '/metrics',
     version: 'test',
     isReady: () => true,
-    accountNames: () => [],
+    status: () => report([]),
     ...(guard ? { guard } : {}),
   });
   const server = createWebServer(app, webConfig);

@@ -217,7 +217,9 @@ export type ListenAddress = z.infer<typeof listenAddressSchema>;
 export const telemetryPathSchema = z
   .string()
   .regex(/^\/[A-Za-z0-9._~\-/]*$/, { message: 'must be a URL path starting with /' })
-  .refine((path) => !['/', '/healthz', '/readyz', '/-/reload'].includes(path), {
+  // `//host/metrics` would be read by a browser as another host: the status page links this path.
+  .refine((path) => !path.startsWith('//'), { message: 'must start with a single /, or a link to it would name a host' })
+  .refine((path) => !['/', '/healthz', '/readyz', '/-/reload', '/api/v1/status'].includes(path) && !path.startsWith('/static/'), {
     message: 'must not be one of the paths the exporter already serves',
   });
 

@@ -7,6 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { createApp, type AppDeps } from '../../src/http/app.js';
 import { createScrapeHandler, type ScrapeSources } from '../../src/http/scrape.js';
+import { STATIC_ASSETS } from '../../src/http/static/assets.js';
+import { STATUS_CSS } from '../../src/http/static/status-css.js';
+import { STATUS_JS } from '../../src/http/static/status-js.js';
+import type { StatusReport } from '../../src/status/report.js';
+import { account, everyState, HOSTILE, report } from './status-page-fixtures.js';
+import { SERVER_TLS, USERS, closeAll, configIn, get as getOver, makePki, removePki, start, usersYaml } from './web-helpers.js';
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const EXPORTER_TEXT = '# HELP test_value A test gauge.\n# TYPE test_value gauge\ntest_value 42\n';
@@ -27,7 +33,7 @@ function app(overrides: Partial<AppDeps> = {}) {
     telemetryPath: '/metrics',
     version: '9.8.7',
     isReady: () => true,
-    accountNames: () => ['colombia', 'mexico'],
+    status: () => everyState(),
     ...overrides,
   });
 }
@@ -45,27 +51,97 @@ describe('createApp', () => {
     expect((errors[0] as Error).message).toBe('render exploded at /secret/path');
   });
 
-  it('serves a landing page that links the configured telemetry path, health and readiness', async () => {
+  it('serves the status page at / under a strict Content-Security-Policy, never cached', async () => {
     const response = await request(app({ telemetryPath: '/custom/metrics' })).get('/');
     expect(response.status).toBe(200);
-    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(response.headers['content-security-policy']).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
+    expect(response.headers['content-security-policy']).not.toMatch(/unsafe/);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    expect(response.headers['referrer-policy']).toBe('no-referrer');
+    // Sent as it is rendered, gzip-compressed for a client that takes it (supertest asks, and inflates it).
+    expect(response.headers['content-encoding']).toBe('gzip');
+    expect(response.headers.vary).toBe('Accept-Encoding');
     expect(response.text).toContain('<a href="/custom/metrics">');
+    expect(response.text).toContain('<a href="/api/v1/status">');
     expect(response.text).toContain('<a href="/healthz">');
     expect(response.text).toContain('<a href="/readyz">');
-    expect(response.text).toContain('9.8.7');
-    expect(response.text).toContain('<code>colombia</code>, <code>mexico</code>');
+    expect(response.text).toContain('Version <code>9.8.7</code>');
+    expect(response.text).toContain('Account <code>colombia</code>');
     expect(response.text).not.toContain('/-/reload');
   });
 
-  it('escapes account names on the landing page', async () => {
-    const response = await request(app({ accountNames: () => ['<script>x</script>'] })).get('/');
-    expect(response.text).toContain('&lt;script&gt;x&lt;/script&gt;');
-    expect(response.text).not.toContain('<script>x');
+  it('renders the report of the moment on every request', async () => {
+    let current = report([account({ name: 'first' })]);
+    const subject = app({ status: () => current });
+    expect((await request(subject).get('/')).text).toContain('Account <code>first</code>');
+    current = report([account({ name: 'second' })]);
+    const again = await request(subject).get('/');
+    expect(again.text).toContain('Account <code>second</code>');
+    expect(again.text).not.toContain('first');
+  });
+
+  it.each(HOSTILE)('escapes %s in account names and error messages on the page', async (hostile) => {
+    const hostileReport = report([account({ name: hostile, windows: [{ window: '1h', state: 'stale', lastOutcome: 'server_error', lastError: hostile }] })]);
+    const response = await request(app({ status: () => hostileReport })).get('/');
+    expect(response.text).not.toContain(hostile);
+    expect(response.text).toContain(`Account <code>${hostile.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')}</code>`);
+  });
+
+  it('takes the refresh period from ?refresh=<seconds>, and ignores one out of range', async () => {
+    expect((await request(app()).get('/?refresh=2')).text).toContain('<body data-refresh-seconds="2">');
+    expect((await request(app()).get('/?refresh=0')).text).toContain('<body data-refresh-seconds="10">');
+  });
+
+  it('answers HEAD / with the headers of the page and no body', async () => {
+    const response = await request(app()).head('/');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-security-policy']).toMatch(/^default-src 'none'/);
+    expect(response.text ?? '').toBe('');
   });
 
   it('mentions POST /-/reload only when the lifecycle API is on', async () => {
     const response = await request(app({ reload: async () => {} })).get('/');
     expect(response.text).toContain('POST /-/reload');
+  });
+
+  it('answers /api/v1/status with the same report as JSON', async () => {
+    const response = await request(app()).get('/api/v1/status');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.body).toEqual(everyState());
+    expect((await request(app()).post('/api/v1/status')).status).toBe(404);
+  });
+
+  it('serves the stylesheet and script as files, cached for good under their content hash and revalidated otherwise', async () => {
+    for (const [path, body, type] of [
+      ['/static/status.css', STATUS_CSS, 'text/css; charset=utf-8'],
+      ['/static/status.js', STATUS_JS, 'text/javascript; charset=utf-8'],
+    ] as const) {
+      const { hash } = STATIC_ASSETS.get(path)!;
+      const named = await request(app()).get(`${path}?v=${hash}`);
+      expect(named.status).toBe(200);
+      expect(named.headers['content-type']).toBe(type);
+      expect(named.headers['x-content-type-options']).toBe('nosniff');
+      expect(named.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(named.headers.etag).toBe(`"${hash}"`);
+      expect(named.text).toBe(body);
+      const plain = await request(app()).get(path);
+      expect(plain.headers['cache-control']).toBe('no-cache');
+      expect((await request(app()).get(`${path}?v=0000`)).headers['cache-control']).toBe('no-cache');
+      const revalidated = await request(app()).get(path).set('If-None-Match', `W/"${hash}"`);
+      expect(revalidated.status).toBe(304);
+      expect(revalidated.text).toBe('');
+      expect((await request(app()).get(path).set('If-None-Match', '"other"')).status).toBe(200);
+    }
+    expect((await request(app()).get('/static/other.js')).status).toBe(404);
+    expect((await request(app()).get('/static/')).status).toBe(404);
   });
 
   it('serves the exporter part, then the runtime part, on the telemetry path in the Prometheus text format', async () => {
@@ -144,10 +220,35 @@ describe('createApp', () => {
     expect(response.headers['x-powered-by']).toBeUndefined();
   });
 
+  it('puts the status page, its JSON and its files behind the web config\'s basic auth, over TLS, like every route', async () => {
+    const pki = await makePki();
+    try {
+      const config = await configIn(pki.dir, `${SERVER_TLS}basic_auth_users:\n${usersYaml()}\n`);
+      const { port } = await start(config);
+      const tls = { ca: pki.ca };
+      for (const path of ['/', '/?refresh=5', '/api/v1/status', '/static/status.css', `/static/status.js?v=${STATIC_ASSETS.get('/static/status.js')!.hash}`]) {
+        const refused = await getOver(port, { path, tls });
+        expect(refused.status, path).toBe(401);
+        expect(refused.body, path).not.toMatch(/colombia|Wolkvox Exporter|function/);
+        expect((await getOver(port, { path, tls, auth: 'alice:wrong' })).status, path).toBe(401);
+        const allowed = await getOver(port, { path, tls, auth: `alice:${USERS.alice.password}` });
+        expect(allowed.status, path).toBe(200);
+        expect(allowed.protocol, path).toMatch(/^TLSv1\.[23]$/);
+      }
+      const page = await getOver(port, { path: '/', tls, auth: `bob:${USERS.bob.password}` });
+      expect(page.body).toContain('Account <code>colombia</code>');
+      const json = await getOver(port, { path: '/api/v1/status', tls, auth: `carol:${USERS.carol.password}` });
+      expect((JSON.parse(json.body) as StatusReport).accounts.map((a) => a.name)).toEqual(['colombia']);
+    } finally {
+      await closeAll();
+      await removePki(pki);
+    }
+  });
+
   it('runs the guard before every route', async () => {
     const guard: AppDeps['guard'] = (_req, res) => void res.writeHead(401).end('no\n');
     const subject = app({ guard, reload: async () => {} });
-    for (const path of ['/', '/metrics', '/healthz', '/readyz', '/nope']) {
+    for (const path of ['/', '/api/v1/status', '/static/status.css', '/static/status.js', '/metrics', '/healthz', '/readyz', '/nope']) {
       expect((await request(subject).get(path)).status, path).toBe(401);
     }
     expect((await request(subject).post('/-/reload')).status).toBe(401);

@@ -13,6 +13,7 @@ import { createApp, type RequestListener } from '../../src/http/app.js';
 import { webConfigMiddleware, type WebConfigGuard, type WebConfigMiddlewareOptions } from '../../src/http/guard.js';
 import { createWebServer } from '../../src/http/tls.js';
 import { loadWebConfig, type WebConfig } from '../../src/http/web-config.js';
+import { account, report } from './status-page-fixtures.js';
 
 const OPENSSL = '/usr/bin/openssl';
 
@@ -110,7 +111,7 @@ export function appWith(config: WebConfig | undefined, options?: WebConfigMiddle
     telemetryPath: '/metrics',
     version: 'test',
     isReady: () => true,
-    accountNames: () => [],
+    status: () => report([account()]),
     guard,
     ...(options?.onError ? { onError: options.onError } : {}),
   });

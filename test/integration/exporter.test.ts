@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { AccountConfig, LogFormat } from '../../src/config/schema.js';
 import { Secret } from '../../src/config/secret.js';
 import { createApp } from '../../src/http/app.js';
+import { escapeHtml } from '../../src/http/html.js';
 import { createLogger } from '../../src/log.js';
 import { createScrapeHandler } from '../../src/http/scrape.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
@@ -14,6 +15,9 @@ import { createSnapshotCache } from '../../src/poller/cache.js';
 import { createPoller, type Poller } from '../../src/poller/poller.js';
 import { parseWolkvoxDate } from '../../src/simulator/data.js';
 import { countsForWindow, startSimulator, type Scenario } from '../../src/simulator/server.js';
+import { createCallsToday } from '../../src/status/calls-today.js';
+import type { StatusReport, WindowStatus } from '../../src/status/report.js';
+import { buildStatus } from '../../src/status/status.js';
 import { createWolkvoxClient, type WolkvoxClient } from '../../src/wolkvox/client.js';
 import { OUTCOMES, WolkvoxError, type FailureKind, type Outcome } from '../../src/wolkvox/outcome.js';
 import { parseSamples, samplesOf, seriesKey, valueOf } from '../support/exposition.js';
@@ -102,7 +106,10 @@ async function start(options: Options = {}) {
   let client: WolkvoxClient = simClient;
   const cache = createSnapshotCache();
   const counters = createCounterStore();
-  const metrics = createMetrics({ cache, counters, clock, accounts: () => [account], build: { version: '9.9.9-test', revision: 'cafe' } });
+  const build = { version: '9.9.9-test', revision: 'cafe' };
+  const metrics = createMetrics({ cache, counters, clock, accounts: () => [account], build });
+  const callsToday = createCallsToday();
+  callsToday.sync([account]);
   const poller = createPoller({
     accounts: [account],
     counters,
@@ -111,7 +118,10 @@ async function start(options: Options = {}) {
     cache,
     clock,
     logger,
-    onRequest: metrics.recordRequest,
+    onRequest: (name, outcome, seconds) => {
+      metrics.recordRequest(name, outcome, seconds);
+      callsToday.record(name, outcome, clock.now());
+    },
     random: () => 0,
     retries: 2,
   });
@@ -126,7 +136,18 @@ async function start(options: Options = {}) {
     telemetryPath,
     version: '9.9.9-test',
     isReady: () => poller.ready(),
-    accountNames: () => [ACCOUNT],
+    status: () =>
+      buildStatus({
+        nowMs: clock.now(),
+        build,
+        ready: poller.ready(),
+        accounts: [account],
+        windows: cache.records(),
+        counters: counters.view(),
+        nextPollAt: poller.nextPollAt,
+        quotaPausedUntil: poller.quotaPausedUntil,
+        callsToday: callsToday.of,
+      }),
   });
 
   const get = async (path: string) => {
@@ -152,6 +173,12 @@ async function start(options: Options = {}) {
     get,
     show(where: string, text: string) {
       shown.push({ where, text });
+    },
+    /** The /api/v1/status report (its text kept for the sentinel check). */
+    async status(): Promise<StatusReport> {
+      const res = await get('/api/v1/status');
+      expect(res.status).toBe(200);
+      return res.body as StatusReport;
     },
     async scrape(): Promise<string> {
       const res = await get(telemetryPath);
@@ -251,6 +278,15 @@ function expectWindowValues(h: Harness, text: string, window: WindowLabel, lastS
   expect(up(text, window)).toBe(1);
 }
 
+/** One window of the only account in a status report. */
+function windowOf(report: StatusReport, window: WindowLabel): WindowStatus {
+  const found = report.accounts.find((a) => a.name === ACCOUNT)?.windows.find((w) => w.window === window);
+  if (!found) throw new Error(`no ${window} window in the status report`);
+  return found;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
 describe('a successful poll', () => {
   it.each(['json', 'logfmt'] as const)('serves the exact counts, bounds and status the API answered (%s logs)', async (format) => {
     const h = await start({ format });
@@ -283,7 +319,50 @@ describe('a successful poll', () => {
       { name: 'wolkvox_exporter_build_info', labels: { version: '9.9.9-test', revision: 'cafe', nodejs: process.version }, value: 1 },
     ]);
     expect((await h.get('/readyz')).status).toBe(200);
-    expect((await h.get('/')).status).toBe(200);
+
+    // The status report says the same as /metrics, and the page shows it.
+    const status = await h.status();
+    expect(status.exporter).toEqual({ version: '9.9.9-test', revision: 'cafe', now: iso(START), ready: true });
+    expect(status.accounts).toHaveLength(1);
+    expect(status.accounts[0]).toMatchObject({
+      name: ACCOUNT,
+      tokenFingerprint: new Secret(SENTINEL).fingerprint(),
+      timeZone: 'America/Bogota',
+      plannedDailyCalls: (2 * 86_400_000) / INTERVAL_MS,
+      dailyQuota: 1000,
+      dailyQuotaAssumed: false,
+      callsToday: { success: 2 },
+    });
+    expect(status.accounts[0]?.quotaPausedUntil).toBeUndefined();
+    for (const window of WINDOWS) {
+      const { dateIni, dateEnd } = h.lastRequest(window);
+      const counts = countsForWindow(dateIni, dateEnd, 1);
+      const w = windowOf(status, window);
+      expect(w).toMatchObject({
+        state: 'ok',
+        lastOutcome: 'success',
+        lastSuccess: iso(START),
+        bounds: { dateIni, dateEnd },
+        values: {
+          adBot: counts.ad_chatbot,
+          adAgent: counts.ad_agents,
+          postBot: counts.post_chatbot,
+          postAgent: counts.post_agents,
+          totalBot: counts.total_chatbot,
+          totalAgent: counts.total_agents,
+          botContainment: counts.total_chatbot / (counts.total_chatbot + counts.total_agents),
+          bounds: { dateIni, dateEnd },
+        },
+      });
+      expect(w.lastError).toBeUndefined();
+      // This harness polls by hand (pollAll) and never starts the schedule: no poll is due.
+      expect(w.nextPoll).toBeUndefined();
+    }
+    const page = await h.get('/');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Account <code>co</code>');
+    expect(page.text).toContain('2 windows: 2 ok.');
+    expect(page.text).toContain(`<code class="fingerprint">${new Secret(SENTINEL).fingerprint()}</code>`);
 
     const records = logRecords(h);
     expect(records.filter((r) => r.msg === 'poll succeeded').map((r) => [r.window, r.outcome]).sort()).toEqual([
@@ -324,15 +403,15 @@ describe('a successful poll', () => {
     expect(valueSeries(await h.scrape())).toEqual(valueSeries(first));
   });
 
-  it('the landing page links the configured telemetry path, which serves the metrics', async () => {
+  it('the status page links the configured telemetry path, which serves the metrics', async () => {
     const h = await start({ telemetryPath: '/custom/metrics' });
     await h.poller.pollAll();
-    const landing = await h.get('/');
-    expect(landing.status).toBe(200);
-    expect(landing.headers['content-type']).toMatch(/^text\/html/);
-    expect(landing.text).toContain('href="/custom/metrics"');
-    expect(landing.text).not.toContain('href="/metrics"');
-    expect(landing.text).toContain('<code>co</code>');
+    const page = await h.get('/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.text).toContain('href="/custom/metrics"');
+    expect(page.text).not.toContain('href="/metrics"');
+    expect(page.text).toContain('Account <code>co</code>');
     const res = await h.get('/custom/metrics');
     expect(res.status).toBe(200);
     expect(up(res.text, '1h')).toBe(1);
@@ -435,7 +514,21 @@ describe.each(['json', 'logfmt'] as const)('after a failure (%s logs)', (format)
     expect(h.sim.stats().requests - callsBefore).toBe(failure.scenario === 'refused' ? 0 : calls);
     expect(valueOf(failed, 'wolkvox_quota_paused', { account: ACCOUNT })).toBe(quota ? 1 : 0);
     expect((await h.get('/readyz')).status).toBe(200);
-    expect((await h.get('/')).status).toBe(200);
+
+    // The status report names the failure; the page shows its message as text.
+    const failedStatus = await h.status();
+    expect(failedStatus.accounts[0]?.callsToday).toEqual({ success: 2, [failure.outcome]: calls });
+    // Paused until the next local midnight in Bogotá.
+    expect(failedStatus.accounts[0]?.quotaPausedUntil).toBe(quota ? iso(NEXT_DAY - 1000) : undefined);
+    const failedPage = await h.get('/');
+    expect(failedPage.status).toBe(200);
+    for (const window of WINDOWS) {
+      const w = windowOf(failedStatus, window);
+      expect(w).toMatchObject({ state: quota ? 'paused' : 'failing', lastOutcome: failure.outcome, lastSuccess: iso(START) });
+      expect(w.values).toBeDefined();
+      expect(w.lastError).toMatch(/\S/);
+      expect(failedPage.text).toContain(`<td class="error">${escapeHtml(w.lastError ?? '')}</td>`);
+    }
 
     // The log says what failed, in either format.
     const records = logRecords(h);
@@ -473,6 +566,12 @@ describe.each(['json', 'logfmt'] as const)('after a failure (%s logs)', (format)
       expect(valueOf(stale, 'wolkvox_last_success_timestamp_seconds', { account: ACCOUNT, window })).toBe(START / 1000);
     }
     expect(valueOf(stale, 'wolkvox_quota_paused', { account: ACCOUNT })).toBe(quota ? 1 : 0);
+    const staleStatus = await h.status();
+    for (const window of WINDOWS) {
+      const w = windowOf(staleStatus, window);
+      expect(w.state).toBe(quota ? 'paused' : 'stale');
+      expect(w.values).toBeUndefined();
+    }
 
     if (quota) h.setNow(NEXT_DAY);
     h.refuse(false);
@@ -482,6 +581,13 @@ describe.each(['json', 'logfmt'] as const)('after a failure (%s logs)', (format)
     const recoveredAt = quota ? NEXT_DAY : START + MAX_STALENESS_MS + 1;
     for (const window of WINDOWS) expectWindowValues(h, recovered, window, recoveredAt);
     expect(valueOf(recovered, 'wolkvox_quota_paused', { account: ACCOUNT })).toBe(0);
+    const recoveredStatus = await h.status();
+    expect(recoveredStatus.accounts[0]?.quotaPausedUntil).toBeUndefined();
+    for (const window of WINDOWS) {
+      const w = windowOf(recoveredStatus, window);
+      expect(w.state).toBe('ok');
+      expect(w.lastError).toBeUndefined();
+    }
     const counts = requestCounts(recovered);
     expect((counts.success ?? 0) + (counts.no_data ?? 0)).toBe(4);
   });

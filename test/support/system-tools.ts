@@ -1,4 +1,4 @@
-// Finds the Debian tools the end-to-end tests need (promtool, prometheus, docker-compose, podman, runc, debootstrap), installing them when allowed.
+// Finds the Debian tools the end-to-end tests need (promtool, prometheus, docker-compose, podman, runc, debootstrap, chromium), installing them when allowed.
 import { execFileSync, spawnSync } from 'node:child_process';
 
 export type SystemTools = {
@@ -8,6 +8,7 @@ export type SystemTools = {
   podman: string;
   runc: string;
   debootstrap: string;
+  chromium: string;
 };
 
 /** Command → the Debian package that ships it. */
@@ -18,6 +19,7 @@ const PACKAGES = {
   podman: 'podman',
   runc: 'runc',
   debootstrap: 'debootstrap',
+  chromium: 'chromium',
 } as const;
 type Command = keyof typeof PACKAGES;
 type Package = (typeof PACKAGES)[Command];
@@ -29,6 +31,7 @@ const PURPOSE: Record<Package, string> = {
   podman: 'podman to build and run the image',
   runc: 'runc as the container runtime podman uses here',
   debootstrap: 'debootstrap to make a local stand-in for the node base image',
+  chromium: 'chromium to test the status page in a real browser',
 };
 
 /** The environment variable through which the global setup hands each path to the test workers. */
@@ -39,6 +42,7 @@ const ENV: Record<keyof SystemTools, string> = {
   podman: 'WOLKVOX_TEST_PODMAN',
   runc: 'WOLKVOX_TEST_RUNC',
   debootstrap: 'WOLKVOX_TEST_DEBOOTSTRAP',
+  chromium: 'WOLKVOX_TEST_CHROMIUM',
 };
 
 function which(command: string): string | undefined {
@@ -85,6 +89,7 @@ export function ensureSystemTools(): SystemTools {
     podman: path('podman'),
     runc: path('runc'),
     debootstrap: path('debootstrap'),
+    chromium: path('chromium'),
   };
 }
 
