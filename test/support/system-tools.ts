@@ -1,5 +1,9 @@
 // Finds the Debian tools the end-to-end tests need (promtool, prometheus, docker-compose, podman, runc, debootstrap, chromium), installing them when allowed.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export type SystemTools = {
   promtool: string;
@@ -103,4 +107,46 @@ export function systemTools(): SystemTools {
   const entries = (Object.keys(ENV) as (keyof SystemTools)[]).map((key) => [key, process.env[ENV[key]]] as const);
   if (entries.every(([, value]) => value)) return Object.fromEntries(entries) as SystemTools;
   return ensureSystemTools();
+}
+
+/** kustomize v5 is what `labels:` and `patches:` in deploy/kubernetes need; kubectl 1.27 and later embed it. */
+const KUBECTL_MIN_KUSTOMIZE = 5;
+
+/** Fetches a kubectl from npm when the machine has none new enough, and prints its path. */
+const INSTALL_KUBECTL = fileURLToPath(new URL('../../.ci/install-kubectl', import.meta.url));
+
+/** Where .ci/install-kubectl keeps the kubectl it takes from npm when the machine has none new enough. */
+const KUBECTL_CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'wolkvox-exporter/kubectl/kubectl');
+
+/** The major version of the kustomize a kubectl embeds; 0 when it cannot say (kubectl before 1.24) or does not run. */
+function kustomizeMajor(kubectl: string): { major: number; version: string } {
+  const found = spawnSync(kubectl, ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+  const version = /"kustomizeVersion":\s*"(v[^"]+)"/.exec(found.stdout ?? '')?.[1] ?? 'unknown';
+  return { major: Number(/^v(\d+)\./.exec(version)?.[1] ?? 0), version };
+}
+
+/**
+ * The path of a kubectl whose embedded kustomize can render deploy/kubernetes (v5, kubectl 1.27+): WOLKVOX_TEST_KUBECTL,
+ * else the one on PATH, else the one .ci/install-kubectl fetched, running it first when needed. Throws one line
+ * saying how to get one. Debian's
+ * kubernetes-client is kubectl 1.20 with kustomize v2, too old, so .ci/install-kubectl takes kubectl from npm.
+ */
+export function findKubectl(): string {
+  const candidates = [process.env.WOLKVOX_TEST_KUBECTL || undefined, which('kubectl'), KUBECTL_CACHE];
+  const tried: string[] = [];
+  for (const path of candidates) {
+    if (path === undefined || (path === KUBECTL_CACHE && !existsSync(path))) continue;
+    const { major, version } = kustomizeMajor(path);
+    if (major >= KUBECTL_MIN_KUSTOMIZE) return path;
+    tried.push(`${path} has kustomize ${version}`);
+  }
+  // None here: fetch one from npm, as CI does, so that `npm ci && npm test` works on a fresh machine too.
+  const installed = spawnSync('bash', [INSTALL_KUBECTL], { encoding: 'utf8' });
+  const fetched = installed.status === 0 ? installed.stdout.trim() : '';
+  if (fetched !== '' && kustomizeMajor(fetched).major >= KUBECTL_MIN_KUSTOMIZE) return fetched;
+  if (installed.stderr) tried.push(installed.stderr.trim().split('\n').pop()!);
+  throw new Error(
+    `rendering deploy/kubernetes needs kubectl 1.27 or later (kustomize v5)${tried.length > 0 ? ` (${tried.join('; ')})` : ''}: ` +
+      "'bash .ci/install-kubectl' could not take one from npm; install one, or set WOLKVOX_TEST_KUBECTL to one",
+  );
 }
