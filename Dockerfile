@@ -43,8 +43,12 @@ EXPOSE 9867
 # so a hung exporter is reported by the check itself ("no answer within 4s") rather than cut off.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=15s --retries=3 \
   CMD ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/main.js", "healthcheck"]
-# The V8 flags of the binary's own #! line (src/main.ts): a small young generation and code that favours memory, so
-# the exporter fits a 128Mi container under load (README: Performance).
+# The V8 flags of the binary's own #! line (src/main.ts): a 1 MB young generation and code that favours memory.
+# Memory measured with them by `npm run bench` on Node 20 (README: Performance): with 20 accounts x 3 windows, RSS
+# 77-78 MB at rest, 86-90 MB after a load of ~19,000 scrapes a second, peak 111-112 MB (at the first polls, while V8
+# optimises undici's WebAssembly HTTP parser); with 1,000 accounts x 3 windows, 112 MB at rest, 114 MB after load,
+# peak 126 MB; with 200 accounts, 90 MB at rest and a 114 MB peak. So a 128 MiB limit (134 MB) fits 200 accounts;
+# 1,000 accounts would leave it 6% over the peak, so give them 160 MiB.
 ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/main.js"]
 # No account by default: give flags (or WOLKVOX_* env vars), or --demo for the built-in simulator.
 CMD ["--web.listen-address=:9867"]

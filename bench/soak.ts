@@ -100,8 +100,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     while (Date.now() - started < options.durationMs) {
       await new Promise((resolve) => setTimeout(resolve, options.sampleEveryMs));
       collectGarbage();
-      const body = await (await fetch(url)).text();
+      // Read right after the collection: a scrape first would add its own garbage to the heap figure.
       const memory = process.memoryUsage();
+      const body = await (await fetch(url)).text();
       const sample: SoakSample = {
         atS: Math.round((Date.now() - started) / 1000),
         rssMb: memory.rss / 2 ** 20,
@@ -132,6 +133,34 @@ export function thirds(values: readonly number[]): { first: number; last: number
   const third = Math.max(1, Math.floor(values.length / 3));
   const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return { first: mean(values.slice(0, third)), last: mean(values.slice(-third)) };
+}
+
+/** Issue 10: memory stays flat within ±10% over a soak. */
+export const FLAT_TOLERANCE = 0.1;
+
+export type MemoryTrend = {
+  /** Samples left after the warm-up. */
+  samples: number;
+  rss: { first: number; last: number; change: number };
+  heap: { first: number; last: number; change: number };
+  /** Both RSS and heap after GC within ±FLAT_TOLERANCE between the first and the last third. */
+  flat: boolean;
+};
+
+/**
+ * RSS and heap after GC, mean of the first third against the last third of the samples taken
+ * after `warmUpS` seconds (at least the first sample is dropped: it is taken while caches fill).
+ */
+export function memoryTrend(samples: readonly SoakSample[], warmUpS: number): MemoryTrend {
+  const kept = samples.slice(1).filter((sample) => sample.atS >= warmUpS);
+  const trend = (values: number[]) => {
+    const { first, last } = thirds(values);
+    return { first, last, change: (last - first) / first };
+  };
+  const rss = trend(kept.map((sample) => sample.rssMb));
+  const heap = trend(kept.map((sample) => sample.heapMb));
+  const within = (change: number) => Math.abs(change) <= FLAT_TOLERANCE;
+  return { samples: kept.length, rss, heap, flat: kept.length >= 3 && within(rss.change) && within(heap.change) };
 }
 
 async function cli(): Promise<void> {
@@ -165,6 +194,14 @@ async function cli(): Promise<void> {
   console.log(`heap first third ${heap.first.toFixed(1)} MB, last third ${heap.last.toFixed(1)} MB; RSS ${rss.first.toFixed(1)} -> ${rss.last.toFixed(1)} MB`);
   const series = new Set(result.samples.slice(1).map((s) => s.series));
   console.log(`series counts after warm-up: ${[...series].join(', ')}`);
+  // Warm-up: the first tenth of the run (a minute of a 10-minute soak), while caches and series fill.
+  const warmUpS = durationMs / 10_000;
+  const trend = memoryTrend(result.samples, warmUpS);
+  const percent = (change: number) => `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`;
+  console.log(
+    `${trend.flat ? 'met   ' : 'MISSED'} memory flat within ±${FLAT_TOLERANCE * 100}% (first vs last third of the ${trend.samples} samples after ${warmUpS.toFixed(0)} s of warm-up): ` +
+      `RSS ${trend.rss.first.toFixed(1)} -> ${trend.rss.last.toFixed(1)} MB (${percent(trend.rss.change)}), heap after GC ${trend.heap.first.toFixed(1)} -> ${trend.heap.last.toFixed(1)} MB (${percent(trend.heap.change)})`,
+  );
 }
 
 if (process.argv[1]?.endsWith('soak.ts')) {

@@ -59,9 +59,10 @@ const RECREATE_WHY =
 
 // spec: Shipped with it, "a memory limit backed by the measured RSS".
 const RESOURCES_WHY =
-  'Memory from the measured RSS (npm run bench; README: Performance): 77-91 MB after load, from 20 to 1,000\n' +
-  'accounts x 3 windows. The request, 96Mi (~101 MB), covers that steady state so the pod lands where it fits;\n' +
-  'the limit, 128Mi (~134 MB), leaves ~47% over the largest figure for GC peaks before the OOM killer acts.\n' +
+  'Memory from the measured RSS (npm run bench; README: Performance), 3 windows an account: 200 accounts hold\n' +
+  '~90 MB and peak at ~114 MB during the first polls; 1,000 accounts hold ~114 MB and peak at ~126 MB. The request,\n' +
+  '96Mi (~101 MB), covers the steady state up to ~200 accounts so the pod lands where it fits; the limit, 128Mi\n' +
+  '(~134 MB), is above their peak. For more accounts in one pod use 128Mi / 160Mi, or shard (overlays/sharded).\n' +
   'CPU: a small request, since the exporter idles between polls and a scrape copies a cached buffer, and no\n' +
   'limit: CFS throttling would stall the event loop for the rest of a 100 ms period, making scrapes spiky.';
 
