@@ -1,5 +1,6 @@
 // The backfilled counters as OpenMetrics text with timestamps, for `promtool tsdb create-blocks-from openmetrics`; pure.
 import { zeroCounts, type Chat15Field, type Counts } from '../wolkvox/response.js';
+import { HANDLED, PER_SOURCE } from '../metrics/field-labels.js';
 
 /** One account's settled chunks, in order: each chunk's counts and the instant it ends. */
 export type AccountSeries = {
@@ -8,17 +9,6 @@ export type AccountSeries = {
   startMs: number;
   chunks: Array<{ endMs: number; counts: Counts }>;
 };
-
-const PER_SOURCE: ReadonlyArray<{ field: Chat15Field; source: 'ad' | 'post'; handler: 'bot' | 'agent' }> = [
-  { field: 'ad_chatbot', source: 'ad', handler: 'bot' },
-  { field: 'ad_agents', source: 'ad', handler: 'agent' },
-  { field: 'post_chatbot', source: 'post', handler: 'bot' },
-  { field: 'post_agents', source: 'post', handler: 'agent' },
-];
-const HANDLED: ReadonlyArray<{ field: Chat15Field; handler: 'bot' | 'agent' }> = [
-  { field: 'total_chatbot', handler: 'bot' },
-  { field: 'total_agents', handler: 'agent' },
-];
 
 /** OpenMetrics label value escaping: backslash, double quote and line feed. */
 function escape(value: string): string {

@@ -6,9 +6,9 @@ import type { AccountConfig } from '../config/schema.js';
 import type { SnapshotCache } from '../poller/cache.js';
 import type { CounterStore } from '../poller/counters.js';
 import { OUTCOMES, type Outcome } from '../wolkvox/outcome.js';
-import type { Chat15Field } from '../wolkvox/response.js';
 import { createRequestStats, DURATION_BUCKETS } from './requests.js';
 import { FamilyText, labelPairs, type FamilySpec } from './text.js';
+import { HANDLED, PER_SOURCE } from './field-labels.js';
 
 export const WHATSAPP_CHATS = 'wolkvox_whatsapp_chats';
 export const WHATSAPP_HANDLED_CHATS = 'wolkvox_whatsapp_handled_chats';
@@ -31,18 +31,6 @@ export const SHARD_INFO = 'wolkvox_exporter_shard_info';
 export const SHARDS = 'wolkvox_exporter_shards';
 export const CONFIG_RELOAD_SUCCESSFUL = 'wolkvox_exporter_config_last_reload_successful';
 export const CONFIG_RELOAD_SUCCESS_TIMESTAMP = 'wolkvox_exporter_config_last_reload_success_timestamp_seconds';
-
-/** Where each chat_15 field goes; totals are their own metric, never a `source` value (api-facts). */
-const PER_SOURCE: ReadonlyArray<{ field: Chat15Field; source: 'ad' | 'post'; handler: 'bot' | 'agent' }> = [
-  { field: 'ad_chatbot', source: 'ad', handler: 'bot' },
-  { field: 'ad_agents', source: 'ad', handler: 'agent' },
-  { field: 'post_chatbot', source: 'post', handler: 'bot' },
-  { field: 'post_agents', source: 'post', handler: 'agent' },
-];
-const HANDLED: ReadonlyArray<{ field: Chat15Field; handler: 'bot' | 'agent' }> = [
-  { field: 'total_chatbot', handler: 'bot' },
-  { field: 'total_agents', handler: 'agent' },
-];
 
 const CACHED = 'Cached from the last chat_15 poll; polled in the background, not at scrape time.';
 
