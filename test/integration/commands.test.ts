@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { exporterBinary, listeningAddress } from '../support/binary.js';
+import { processExists } from '../support/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = exporterBinary();
@@ -64,15 +65,6 @@ function descendants(pid: number): number[] {
   return found;
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 afterEach(async () => {
   for (const proc of started.splice(0)) {
     if (proc.child.exitCode === null && proc.child.signalCode === null) {
@@ -83,7 +75,7 @@ afterEach(async () => {
 });
 
 afterAll(() => {
-  for (const pid of strays) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of strays) if (processExists(pid)) process.kill(pid, 'SIGKILL');
 });
 
 describe('wolkvox-exporter healthcheck', () => {
@@ -132,8 +124,8 @@ describe('npm run demo', () => {
       npm.child.kill('SIGTERM');
       await npm.exited;
       const deadline = Date.now() + 15_000;
-      while (below.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-      const left = below.filter(alive).map((pid) => spawnSync('ps', ['-o', 'pid=,ppid=,args=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim());
+      while (below.some(processExists) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      const left = below.filter(processExists).map((pid) => spawnSync('ps', ['-o', 'pid=,ppid=,args=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim());
       expect(left, 'processes still running after npm exited').toEqual([]);
       expect(npm.output()).toMatch(/"msg":"shutting down"/);
     } finally {

@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { processExists } from './processes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -13,16 +14,6 @@ export type RunBuild = {
   remove(): void;
 };
 
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * `npm run build` (esbuild's bundle) into a folder of this run. It lies inside the repository so that node_modules resolves from it,
  * and holds a copy of package.json ("type": "module", and the version src/version.ts reads from ../package.json).
@@ -33,7 +24,7 @@ export function buildForTestRun(): RunBuild {
   mkdirSync(tmp, { recursive: true });
   for (const name of readdirSync(tmp)) {
     const pid = Number(/^dist-(\d+)$/.exec(name)?.[1]);
-    if (pid > 0 && pid !== process.pid && !running(pid)) rmSync(join(tmp, name), { recursive: true, force: true });
+    if (pid > 0 && pid !== process.pid && !processExists(pid)) rmSync(join(tmp, name), { recursive: true, force: true });
   }
   const dir = join(tmp, `dist-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSy
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listeningAddress } from './binary.js';
-import { startOnFreePort, startProcess, stopProcess, type RunningProcess } from './processes.js';
+import { processExists, startOnFreePort, startProcess, stopProcess, type RunningProcess } from './processes.js';
 
 /** What the Dockerfile's NODE_IMAGE is replaced with: Docker Hub is out of reach, so the suite makes its own. */
 export const BASE_IMAGE = 'localhost/node:20-bookworm-slim';
@@ -304,15 +304,6 @@ export function runSuffix(): string {
   return `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes containers and images named `<prefix><pid>-…` (see runSuffix) whose test process is gone: a run killed
  * before its afterAll leaves them behind. Those of runs still going are left alone.
@@ -320,7 +311,7 @@ function running(pid: number): boolean {
 export async function removeLeftovers(podman: Podman, prefixes: { container: string; image: string }): Promise<void> {
   const orphaned = (name: string, prefix: string): boolean => {
     const pid = Number(name.startsWith(prefix) ? /^(\d+)-/.exec(name.slice(prefix.length))?.[1] : undefined);
-    return pid > 0 && pid !== process.pid && !running(pid);
+    return pid > 0 && pid !== process.pid && !processExists(pid);
   };
   const containers = (await podman.ok(['ps', '--all', '--format', '{{.Names}}'])).split('\n').filter((name) => orphaned(name, prefixes.container));
   if (containers.length > 0) await podman.run(['rm', '--force', '--time=0', '--ignore', ...containers]);

@@ -25,6 +25,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether a process with this pid exists, ours or not (EPERM: it exists but belongs to someone else). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export type RunningProcess = {
   readonly name: string;
   readonly child: ChildProcess;
