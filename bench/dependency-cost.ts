@@ -6,9 +6,10 @@ import { join, resolve } from 'node:path';
 import { runToEnd } from './processes.js';
 
 /**
- * The dependencies of package.json, and express, which the HTTP layer used before it moved to
- * node:http (commit cb1a70f): measured when it is still in node_modules, or in BENCH_DEP_DIR
- * (a directory with a node_modules of its own, e.g. after `npm install --prefix DIR express@5`).
+ * The dependencies of package.json, and two the exporter left for node:http because of what this
+ * table showed: express (the server, commit cb1a70f) and undici (the chat_15 client). Those two are
+ * measured when still in node_modules, or in BENCH_DEP_DIR (a directory with a node_modules of its
+ * own, e.g. after `npm install --prefix DIR express@5 undici@7`).
  */
 const MODULES = ['express', 'undici', 'zod', 'yaml', 'pino', 'prom-client', 'bcryptjs'] as const;
 
@@ -79,8 +80,9 @@ export type DependencyCosts = { flags: string[]; bare: { rssMb: number; wallMs: 
 const REFERENCES = [
   // Node's module loaders start with the first import of a file, whichever it is.
   { name: '(an empty module)', version: '', expression: (emptyModule: string) => `import(${JSON.stringify(emptyModule)})` },
-  // undici 7 reads globalThis.Headers when it loads (lib/web/cookies), and that getter loads the
-  // undici inside Node, with a WebAssembly llhttp of its own: part of undici's row, shown alone.
+  // The first touch of fetch, Headers or Response loads the undici inside Node, with a WebAssembly
+  // llhttp of its own. undici 7 does that as it loads (lib/web/cookies), so it is part of undici's row;
+  // the exporter itself touches none of them (test/shipping/startup.test.ts holds it to that).
   { name: "(globalThis.Headers: Node's own undici)", version: process.versions.undici ?? '', expression: () => 'Promise.resolve(globalThis.Headers)' },
 ] as const;
 

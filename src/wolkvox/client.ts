@@ -1,18 +1,11 @@
 // The chat_15 HTTP client: builds the request, enforces timeout and body size, and classifies the answer.
+import type { Agent } from 'node:http';
 import { inspect } from 'node:util';
-import type * as Undici from 'undici';
-import type { Dispatcher } from 'undici';
 import type { Secret } from '../config/secret.js';
+import { get } from './http-get.js';
 import { WolkvoxError } from './outcome.js';
 import { classify, type Chat15Result } from './response.js';
 import type { WindowBounds } from './window.js';
-
-// undici is imported with the first call, after the exporter already listens: it is the heaviest
-// module on the way to the first scrape (about 18 MB and 140 ms), and a scrape never needs it.
-let undici: Promise<typeof Undici> | undefined;
-// undici is CommonJS: Node's import names its exports, a bundle hands over only `default`.
-const loadUndici = (): Promise<typeof Undici> =>
-  (undici ??= import('undici').then((module) => ((module as unknown as { default?: typeof Undici }).default ?? module)));
 
 /** Bodies past this are not chat_15 answers (one summary row is ~200 bytes); stop reading early. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -22,8 +15,8 @@ export type WolkvoxClientOptions = {
   baseUrl: string;
   token: Secret;
   timeoutMs: number;
-  /** undici dispatcher for this client's calls (tests pass a MockAgent); never set globally. */
-  dispatcher?: Dispatcher;
+  /** node:http(s) agent for this client's calls (tests pass one with their own lookup or CA); shared keep-alive agents by default. */
+  agent?: Agent;
   maxBodyBytes?: number;
 };
 
@@ -44,8 +37,8 @@ export function chat15Url(baseUrl: string, window: Pick<WindowBounds, 'dateIni' 
 }
 
 /**
- * The error to keep as `cause`. Some dispatcher errors quote the request, headers included (undici's
- * MockNotMatchedError does): such a cause is replaced by a copy with the token blanked out.
+ * The error to keep as `cause`. An error that quotes the request, headers included (a proxy's or an HTTP library's
+ * may), is replaced by a copy with the token blanked out.
  */
 function safeCause(error: unknown, token: string): unknown {
   let text: string;
@@ -62,20 +55,12 @@ function safeCause(error: unknown, token: string): unknown {
   return copy;
 }
 
-/** Maps what undici or the abort machinery threw to a failure kind, with a message free of secrets. */
-function toWolkvoxError(error: unknown, timedOut: boolean, token: string, undiciErrors: typeof Undici.errors | undefined): WolkvoxError {
+/** Maps what the transport or the abort machinery threw to a failure kind, with a message free of secrets. */
+export function transportFailure(error: unknown, timedOut: boolean, token: string): WolkvoxError {
   if (error instanceof WolkvoxError) return error;
   const cause = safeCause(error, token);
-  if (
-    timedOut ||
-    (undiciErrors !== undefined &&
-      (error instanceof undiciErrors.HeadersTimeoutError ||
-        error instanceof undiciErrors.BodyTimeoutError ||
-        error instanceof undiciErrors.ConnectTimeoutError))
-  ) {
-    return new WolkvoxError('timeout', 'no complete answer within the timeout', { cause });
-  }
-  // A dispatcher may reject with anything, null included.
+  if (timedOut) return new WolkvoxError('timeout', 'no complete answer within the timeout', { cause });
+  // Anything may be thrown, null included.
   const thrown = (error ?? {}) as { code?: unknown; name?: unknown; cause?: { code?: unknown } | null };
   const label = [thrown.code, (thrown.cause ?? {}).code, thrown.name].find((c) => typeof c === 'string') ?? 'error';
   return new WolkvoxError('network_error', `request failed: ${String(label)}`, { cause });
@@ -86,21 +71,8 @@ export function scrubToken(text: string, token: string): string {
   return token !== '' && text.includes(token) ? text.split(token).join('[REDACTED]') : text;
 }
 
-async function readCapped(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.byteLength;
-    if (size > maxBytes) {
-      throw new WolkvoxError('invalid_response', `body larger than ${maxBytes} bytes; not a chat_15 answer`);
-    }
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClient {
-  const { baseUrl, token, timeoutMs, dispatcher } = options;
+  const { baseUrl, token, timeoutMs, agent } = options;
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
 
   return {
@@ -117,33 +89,16 @@ export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClien
       signal?.addEventListener('abort', onCallerAbort, { once: true });
       if (signal?.aborted) cancelled.abort();
       try {
-        const { request } = await loadUndici();
-        const response = await request(chat15Url(baseUrl, window), {
-          method: 'GET',
+        const answer = await get(new URL(chat15Url(baseUrl, window)), {
           headers: { 'wolkvox-token': token.reveal(), accept: 'application/json' },
           signal: cancelled.signal,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-          ...(dispatcher ? { dispatcher } : {}),
+          maxBodyBytes,
+          ...(agent ? { agent } : {}),
         });
-        const declared = Number(response.headers['content-length']);
-        if (Number.isFinite(declared) && declared > maxBodyBytes) {
-          response.body.destroy();
-          throw new WolkvoxError('invalid_response', `body of ${declared} bytes announced; not a chat_15 answer`, {
-            status: response.statusCode,
-          });
-        }
-        let text: string;
-        try {
-          text = await readCapped(response.body, maxBodyBytes);
-        } catch (error) {
-          response.body.destroy();
-          throw error;
-        }
         // A server may echo the token back in `error`, `msg` or a field; messages quote those.
-        return classify(response.statusCode, scrubToken(text, token.reveal()));
+        return classify(answer.status, scrubToken(answer.text, token.reveal()));
       } catch (error) {
-        throw toWolkvoxError(error, timedOut, token.reveal(), (await loadUndici().catch(() => undefined))?.errors);
+        throw transportFailure(error, timedOut, token.reveal());
       } finally {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onCallerAbort);

@@ -1,4 +1,4 @@
-// The real pieces over loopback: simulator, undici client, poller, metrics and the HTTP handler, read through /metrics.
+// The real pieces over loopback: simulator, node:http client, poller, metrics and the HTTP handler, read through /metrics.
 import { inspect } from 'node:util';
 import request from 'supertest';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';

@@ -1,16 +1,7 @@
 // A fake clock for tests that run real loopback I/O: timers (and optionally Date) move only when the test says.
-import { createRequire } from 'node:module';
 import { vi } from 'vitest';
 
 type OnFinished = (fn: () => Promise<void> | void) => void;
-
-/**
- * undici's coarse timers (headersTimeout, bodyTimeout, keep-alive) all hang off one shared timer that ticks every
- * 499 ms. Created before the fake clock, that timer stays real, and a call could time out on real time while the
- * test holds the fake clock still. `reset()` (exported by undici for tests) drops it and the timers on it, so the
- * next one is created on whichever clock is installed.
- */
-const undiciTimers = createRequire(import.meta.url)('undici/lib/util/timers.js') as { reset(): void };
 
 /**
  * Fakes setTimeout and clearTimeout, and Date with `date`, until the test ends. setInterval, setImmediate,
@@ -18,12 +9,8 @@ const undiciTimers = createRequire(import.meta.url)('undici/lib/util/timers.js')
  * real deadline. Returns the fake time at the start.
  */
 export function useFakeClock(onFinished: OnFinished, options: { date?: boolean } = {}): number {
-  undiciTimers.reset();
   vi.useFakeTimers({ toFake: options.date ? ['setTimeout', 'clearTimeout', 'Date'] : ['setTimeout', 'clearTimeout'] });
-  onFinished(() => {
-    undiciTimers.reset();
-    vi.useRealTimers();
-  });
+  onFinished(() => void vi.useRealTimers());
   return Date.now();
 }
 

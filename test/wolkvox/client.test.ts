@@ -1,12 +1,21 @@
-// The chat_15 client against undici's MockAgent: the exact request, one case per failure, and no token in any error.
+// The chat_15 client against loopback servers: the exact request, keep-alive, https, one case per failure, and no token in any error.
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { Agent as HttpAgent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { getGlobalDispatcher, MockAgent, request } from 'undici';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../src/config/secret.js';
-import { chat15Url, createWolkvoxClient, MAX_BODY_BYTES, REPORT_PATH, type WolkvoxClientOptions } from '../../src/wolkvox/client.js';
+import { chat15Url, createWolkvoxClient, MAX_BODY_BYTES, REPORT_PATH, transportFailure, type WolkvoxClientOptions } from '../../src/wolkvox/client.js';
+import { IDLE_SOCKET_MS } from '../../src/wolkvox/http-get.js';
 import { WolkvoxError, type FailureKind } from '../../src/wolkvox/outcome.js';
 import { zeroCounts } from '../../src/wolkvox/response.js';
+import { makePki, removePki, type Pki } from '../http/web-helpers.js';
 import { settleIo, track, useFakeClock } from '../support/fake-clock.js';
+import { reservePort } from '../support/loopback.js';
+import { waitFor } from '../support/processes.js';
 
 const TOKEN = 'tok-SENTINEL-9f2';
 const ORIGIN = 'https://wv0032.wolkvox.com';
@@ -21,20 +30,47 @@ const OK_BODY = J({
 });
 const OK_COUNTS = { ad_chatbot: 1, ad_agents: 2, post_chatbot: 3, post_agents: 4, total_chatbot: 5, total_agents: 6 };
 
-let agent: MockAgent;
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type AnyServer = Server | HttpsServer;
+type Loopback = { origin: string; requests: IncomingMessage[]; connections(): number };
 
-beforeEach(() => {
-  agent = new MockAgent();
-  agent.disableNetConnect();
-});
+const servers: AnyServer[] = [];
 
 afterEach(async () => {
-  agent.assertNoPendingInterceptors();
-  await agent.close();
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
 
-function client(options: Partial<WolkvoxClientOptions> = {}) {
-  return createWolkvoxClient({ baseUrl: ORIGIN, token: new Secret(TOKEN), timeoutMs: 5_000, dispatcher: agent, ...options });
+/** Starts `server` on 127.0.0.1 with `handler`, counting requests and connections; closed after the test. */
+async function listen(server: AnyServer, scheme: 'http' | 'https', handler: Handler): Promise<Loopback> {
+  const requests: IncomingMessage[] = [];
+  let connections = 0;
+  server.on(scheme === 'https' ? 'secureConnection' : 'connection', () => void connections++);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    requests.push(req);
+    handler(req, res);
+  });
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { origin: `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, connections: () => connections };
+}
+
+/** A loopback HTTP server answering every request with `handler`. */
+const serve = (handler: Handler): Promise<Loopback> => listen(createServer(), 'http', handler);
+
+/** Answers every request with `status` and `body`. */
+const reply =
+  (status: number, body: string, headers: Record<string, string> = {}): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body);
+  };
+
+function client(origin: string, options: Partial<WolkvoxClientOptions> = {}) {
+  return createWolkvoxClient({ baseUrl: origin, token: new Secret(TOKEN), timeoutMs: 5_000, ...options });
 }
 
 async function failure(promise: Promise<unknown>): Promise<WolkvoxError> {
@@ -86,44 +122,49 @@ describe('chat15Url', () => {
 });
 
 describe('fetchChat15: the request', () => {
-  it('sends GET with the exact path, query order and wolkvox-token header', async () => {
-    const seen: Array<{ method: string; path: string; headers: unknown; origin: unknown }> = [];
-    agent
-      .get(ORIGIN)
-      .intercept({ path: PATH, method: 'GET' })
-      .reply((options) => {
-        seen.push({ method: options.method, path: options.path, headers: options.headers, origin: String(options.origin) });
-        return { statusCode: 200, data: OK_BODY, responseOptions: { headers: { 'content-type': 'application/json' } } };
-      });
-    await expect(client().fetchChat15(WINDOW)).resolves.toEqual({ kind: 'success', counts: OK_COUNTS });
-    expect(seen).toEqual([
-      { method: 'GET', path: PATH, headers: { 'wolkvox-token': TOKEN, accept: 'application/json' }, origin: ORIGIN },
+  it('sends GET with the exact path, query order and wolkvox-token header, and nothing else of note', async () => {
+    const server = await serve(reply(200, OK_BODY));
+    await expect(client(server.origin).fetchChat15(WINDOW)).resolves.toEqual({ kind: 'success', counts: OK_COUNTS });
+    expect(server.requests.map((r) => ({ method: r.method, url: r.url, headers: r.headers }))).toEqual([
+      {
+        method: 'GET',
+        url: PATH,
+        headers: { host: server.origin.slice('http://'.length), 'wolkvox-token': TOKEN, accept: 'application/json', connection: 'keep-alive' },
+      },
     ]);
   });
 
-  it('matches an interceptor that requires the token header', async () => {
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET', headers: { 'wolkvox-token': TOKEN } }).reply(200, OK_BODY);
-    await expect(client().fetchChat15(WINDOW)).resolves.toEqual({ kind: 'success', counts: OK_COUNTS });
-  });
-
   it('keeps the path prefix of a proxy base URL', async () => {
-    const seen: string[] = [];
-    agent
-      .get('https://proxy.example:8443')
-      .intercept({ path: `/wolkvox${PATH}`, method: 'GET' })
-      .reply((options) => {
-        seen.push(options.path);
-        return { statusCode: 200, data: OK_BODY };
-      });
-    await client({ baseUrl: 'https://proxy.example:8443/wolkvox' }).fetchChat15(WINDOW);
-    expect(seen).toEqual([`/wolkvox${PATH}`]);
+    const server = await serve(reply(200, OK_BODY));
+    await client(`${server.origin}/wolkvox`).fetchChat15(WINDOW);
+    expect(server.requests.map((r) => r.url)).toEqual([`/wolkvox${PATH}`]);
   });
 
-  it('uses the dispatcher it is given and never replaces the global one', async () => {
-    const before = getGlobalDispatcher();
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, OK_BODY);
-    await client().fetchChat15(WINDOW);
-    expect(getGlobalDispatcher()).toBe(before);
+  it('keeps the connection open between calls to one origin', async () => {
+    const server = await serve(reply(200, OK_BODY));
+    const c = client(server.origin);
+    for (let call = 0; call < 3; call++) await expect(c.fetchChat15(WINDOW)).resolves.toEqual({ kind: 'success', counts: OK_COUNTS });
+    expect([server.requests.length, server.connections()]).toEqual([3, 1]);
+  });
+
+  it('closes an idle connection after IDLE_SOCKET_MS, or sooner when the server says so', async () => {
+    expect(IDLE_SOCKET_MS).toBe(4_000);
+    // Keep-Alive: timeout=1 is below Node's one-second safety margin: the socket is not kept for the next call.
+    const server = await serve(reply(200, OK_BODY, { 'keep-alive': 'timeout=1' }));
+    const c = client(server.origin);
+    await c.fetchChat15(WINDOW);
+    await c.fetchChat15(WINDOW);
+    expect([server.requests.length, server.connections()]).toEqual([2, 2]);
+  });
+
+  it('uses the agent it is given', async () => {
+    const server = await serve(reply(200, OK_BODY));
+    const agent = new HttpAgent({ keepAlive: true });
+    await client(server.origin, { agent }).fetchChat15(WINDOW);
+    // The socket it kept for the next call is in this agent's free list, named by the origin.
+    const kept = Object.entries(agent.freeSockets).map(([name, sockets]) => [name, sockets?.length]);
+    agent.destroy();
+    expect(kept).toEqual([[`${server.origin.slice('http://'.length)}:`, 1]]);
   });
 
   it('caps bodies at 10 MiB by default', () => {
@@ -131,10 +172,35 @@ describe('fetchChat15: the request', () => {
   });
 });
 
+describe('fetchChat15 over https', () => {
+  let pki: Pki;
+  beforeAll(async () => {
+    pki = await makePki();
+  });
+  afterAll(() => removePki(pki));
+
+  it('verifies the server against the CA it is given and reads the answer', async () => {
+    const [key, cert] = await Promise.all([readFile(join(pki.dir, 'server.key')), readFile(join(pki.dir, 'server.crt'))]);
+    const loopback = await listen(createHttpsServer({ key, cert }), 'https', reply(200, OK_BODY));
+    const origin = loopback.origin;
+    const trusted = new HttpsAgent({ ca: pki.ca, keepAlive: true });
+    const c = client(origin, { agent: trusted });
+    await expect(c.fetchChat15(WINDOW)).resolves.toEqual({ kind: 'success', counts: OK_COUNTS });
+    await expect(c.fetchChat15(WINDOW)).resolves.toEqual({ kind: 'success', counts: OK_COUNTS });
+    expect([loopback.requests.length, loopback.connections()]).toEqual([2, 1]);
+    expect(loopback.requests[0]?.headers['wolkvox-token']).toBe(TOKEN);
+    trusted.destroy();
+    // Without that CA (the shared agent trusts only the system's), the self-signed chain is refused.
+    const untrusted = await failure(client(origin).fetchChat15(WINDOW));
+    expect([untrusted.kind, untrusted.message]).toEqual(['network_error', 'request failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+    expectNoToken(untrusted);
+  });
+});
+
 describe('fetchChat15: answers', () => {
   it('reads an empty data array as zeros', async () => {
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, J({ code: 200, error: null, msg: '0', data: [] }));
-    await expect(client().fetchChat15(WINDOW)).resolves.toEqual({ kind: 'success', counts: zeroCounts() });
+    const server = await serve(reply(200, J({ code: 200, error: null, msg: '0', data: [] })));
+    await expect(client(server.origin).fetchChat15(WINDOW)).resolves.toEqual({ kind: 'success', counts: zeroCounts() });
   });
 
   it.each<[string, number, string]>([
@@ -142,8 +208,8 @@ describe('fetchChat15: answers', () => {
     ['HTTP 404 with HTML', 404, '<html><body>404</body></html>'],
     ['code 404 under HTTP 200', 200, J({ code: '404', error: null, msg: null, data: null })],
   ])('reads %s as no data', async (_name, status, body) => {
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(status, body);
-    await expect(client().fetchChat15(WINDOW)).resolves.toEqual({ kind: 'no_data' });
+    const server = await serve(reply(status, body));
+    await expect(client(server.origin).fetchChat15(WINDOW)).resolves.toEqual({ kind: 'no_data' });
   });
 
   const html = (text: string) => `<!DOCTYPE html><html><head><title>${text}</title></head><body><h1>${text}</h1></body></html>`;
@@ -169,89 +235,113 @@ describe('fetchChat15: answers', () => {
     ['data that is not an array', 200, J({ code: '200', data: null }), 'invalid_response', 200, '"data" is null, not an array of rows'],
     ['a value that is not a count', 200, J({ code: '200', data: [{ ad_agents: '-1' }] }), 'invalid_response', undefined, 'data[0].ad_agents is "-1", not a non-negative integer'],
   ])('fails on %s', async (_name, status, body, kind, errorStatus, message) => {
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(status, body);
-    const error = await failure(client().fetchChat15(WINDOW));
+    const server = await serve(reply(status, body));
+    const error = await failure(client(server.origin).fetchChat15(WINDOW));
     expect({ kind: error.kind, status: error.status, message: error.message }).toEqual({ kind, status: errorStatus, message });
     expectNoToken(error);
   });
 });
 
 describe('fetchChat15: transport failures', () => {
-  it.each<[string, Error, string]>([
-    ['a reset connection', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'request failed: ECONNRESET'],
-    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }), 'request failed: ECONNREFUSED'],
-    ['a DNS failure', Object.assign(new Error('getaddrinfo ENOTFOUND wv0032.wolkvox.com'), { code: 'ENOTFOUND' }), 'request failed: ENOTFOUND'],
-    ['an error with its code in the cause', new Error('fetch failed', { cause: Object.assign(new Error('x'), { code: 'EPIPE' }) }), 'request failed: EPIPE'],
-    ['an error without a code', new TypeError('socket closed'), 'request failed: TypeError'],
-  ])('replyWithError: %s is network_error', async (_name, thrownError, message) => {
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).replyWithError(thrownError);
-    const error = await failure(client().fetchChat15(WINDOW));
-    expect({ kind: error.kind, message: error.message, status: error.status }).toEqual({ kind: 'network_error', message, status: undefined });
-    expect(error.cause).toBe(thrownError);
+  it('a connection reset before the answer is network_error', async () => {
+    const server = await serve((req) => req.socket.destroy());
+    const error = await failure(client(server.origin).fetchChat15(WINDOW));
+    expect({ kind: error.kind, message: error.message, status: error.status }).toEqual({ kind: 'network_error', message: 'request failed: ECONNRESET', status: undefined });
+    expect((error.cause as { code?: string }).code).toBe('ECONNRESET');
+    expectNoToken(error);
+  });
+
+  it('a refused connection is network_error', async ({ onTestFinished }) => {
+    const reserved = await reservePort();
+    onTestFinished(() => reserved.release());
+    const error = await failure(client(reserved.refusedUrl).fetchChat15(WINDOW));
+    expect([error.kind, error.message]).toEqual(['network_error', 'request failed: ECONNREFUSED']);
+  });
+
+  it('a name that does not resolve is network_error, and no resolver is asked', async () => {
+    // The lookup fails as getaddrinfo does for an unknown name, so no network is needed.
+    const looked: string[] = [];
+    const agent = new HttpAgent({
+      lookup: (hostname: string, _options: unknown, callback: (error: Error | null, address: string, family: number) => void) => {
+        looked.push(hostname);
+        callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname }), '', 4);
+      },
+    } as ConstructorParameters<typeof HttpAgent>[0]);
+    const error = await failure(client('http://wv0032.wolkvox.invalid', { agent }).fetchChat15(WINDOW));
+    expect([error.kind, error.message, looked]).toEqual(['network_error', 'request failed: ENOTFOUND', ['wv0032.wolkvox.invalid']]);
   });
 
   it('gives up at exactly timeoutMs on a reply that is too slow: timeout', async ({ onTestFinished }) => {
-    // The call's deadline and MockAgent's reply delay on a fake clock: a busy machine can make neither early nor late.
+    // The call's deadline and the server's reply delay on a fake clock: a busy machine can make neither early nor late.
     useFakeClock(onTestFinished);
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, OK_BODY).delay(2_000);
-    const call = track(client({ timeoutMs: 50 }).fetchChat15(WINDOW));
+    const server = await serve((_req, res) => void setTimeout(() => reply(200, OK_BODY)(_req, res), 2_000));
+    const call = track(client(server.origin, { timeoutMs: 50 }).fetchChat15(WINDOW));
+    await waitFor('the request to arrive', async () => (server.requests.length > 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 5 });
     await vi.advanceTimersByTimeAsync(49);
     await settleIo();
     expect(call.settled()).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
-    await settleIo();
-    expect(call.settled(), 'settled at its deadline').toBe(true);
+    // The clock stands still from here: only the deadline that just passed can end the call.
+    await waitFor('the call to end at its deadline', async () => (call.settled() ? true : undefined), { timeoutMs: 30_000, intervalMs: 5 });
     const error = await failure(call.promise);
     expect({ kind: error.kind, message: error.message }).toEqual({ kind: 'timeout', message: 'no complete answer within the timeout' });
   });
 
   it('waits for a slow reply that comes a moment before timeoutMs', async ({ onTestFinished }) => {
-    // The call's deadline and MockAgent's reply delay on a fake clock: a busy machine can make neither early nor late.
     useFakeClock(onTestFinished);
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, OK_BODY).delay(1_999);
-    const call = client({ timeoutMs: 2_000 }).fetchChat15(WINDOW);
+    const server = await serve((_req, res) => void setTimeout(() => reply(200, OK_BODY)(_req, res), 1_999));
+    const call = client(server.origin, { timeoutMs: 2_000 }).fetchChat15(WINDOW);
+    await waitFor('the request to arrive', async () => (server.requests.length > 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 5 });
     // The clock stops 1 ms short of the deadline: only the reply can settle the call now.
     await vi.advanceTimersByTimeAsync(1_999);
     await expect(call).resolves.toEqual({ kind: 'success', counts: OK_COUNTS });
   });
 
   it('stops at once when the caller aborts, without calling it a timeout', async ({ onTestFinished }) => {
-    // The call's deadline and MockAgent's reply delay on a fake clock: a busy machine can make neither early nor late.
     useFakeClock(onTestFinished);
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, OK_BODY).delay(2_000);
+    const server = await serve(() => {});
     const controller = new AbortController();
-    const call = track(client({ timeoutMs: 10_000 }).fetchChat15(WINDOW, controller.signal));
-    await vi.advanceTimersByTimeAsync(10);
+    const call = track(client(server.origin, { timeoutMs: 10_000 }).fetchChat15(WINDOW, controller.signal));
+    await waitFor('the request to arrive', async () => (server.requests.length > 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 5 });
     expect(call.settled()).toBe(false);
     controller.abort();
-    // No timer runs from here on: neither the reply's nor the deadline can end the call, only the abort.
-    await settleIo();
-    expect(call.settled(), 'settled once aborted').toBe(true);
+    // No timer runs from here on: the deadline cannot end the call, only the abort.
+    await waitFor('the call to end once aborted', async () => (call.settled() ? true : undefined), { timeoutMs: 30_000, intervalMs: 5 });
     const error = await failure(call.promise);
-    expect(error.kind).toBe('network_error');
+    expect([error.kind, error.message]).toEqual(['network_error', 'request failed: ABORT_ERR']);
   });
 
   it('refuses a body past maxBodyBytes: invalid_response', async () => {
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, `${OK_BODY}${' '.repeat(200)}`);
-    const error = await failure(client({ maxBodyBytes: 100 }).fetchChat15(WINDOW));
+    const server = await serve(reply(200, `${OK_BODY}${' '.repeat(200)}`));
+    const error = await failure(client(server.origin, { maxBodyBytes: 100 }).fetchChat15(WINDOW));
     expect({ kind: error.kind, message: error.message }).toEqual({
       kind: 'invalid_response',
       message: 'body larger than 100 bytes; not a chat_15 answer',
     });
   });
 
+  it('refuses a chunked body past maxBodyBytes that announces no length', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('x'.repeat(80));
+      res.write('x'.repeat(80));
+    });
+    const error = await failure(client(server.origin, { maxBodyBytes: 100 }).fetchChat15(WINDOW));
+    expect(error.message).toBe('body larger than 100 bytes; not a chat_15 answer');
+  });
+
   it('accepts a body of exactly maxBodyBytes', async () => {
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, OK_BODY);
+    const server = await serve(reply(200, OK_BODY));
     const size = Buffer.byteLength(OK_BODY);
-    await expect(client({ maxBodyBytes: size }).fetchChat15(WINDOW)).resolves.toEqual({ kind: 'success', counts: OK_COUNTS });
+    await expect(client(server.origin, { maxBodyBytes: size }).fetchChat15(WINDOW)).resolves.toEqual({ kind: 'success', counts: OK_COUNTS });
   });
 
   it('refuses an answer whose content-length announces too much, before reading it', async () => {
-    agent
-      .get(ORIGIN)
-      .intercept({ path: PATH, method: 'GET' })
-      .reply(200, '{}', { headers: { 'content-length': '1000000' } });
-    const error = await failure(client({ maxBodyBytes: 1_000 }).fetchChat15(WINDOW));
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000000' });
+      res.write('{}');
+    });
+    const error = await failure(client(server.origin, { maxBodyBytes: 1_000 }).fetchChat15(WINDOW));
     expect({ kind: error.kind, status: error.status, message: error.message }).toEqual({
       kind: 'invalid_response',
       status: 200,
@@ -261,41 +351,60 @@ describe('fetchChat15: transport failures', () => {
 
   it('counts bytes, not characters, against maxBodyBytes', async () => {
     // 40 three-byte characters: 40 characters, 120 bytes.
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, '€'.repeat(40));
-    const error = await failure(client({ maxBodyBytes: 100 }).fetchChat15(WINDOW));
+    const server = await serve(reply(200, '€'.repeat(40)));
+    const error = await failure(client(server.origin, { maxBodyBytes: 100 }).fetchChat15(WINDOW));
     expect(error.message).toBe('body larger than 100 bytes; not a chat_15 answer');
   });
 });
 
-describe('fetchChat15: the token never shows in an error', () => {
-  const scenarios: Array<[string, (a: MockAgent) => void, Partial<WolkvoxClientOptions>]> = [
-    ['401', (a) => a.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(401, J({ code: '401', error: 'PLEASE ENTER THE WOLKVOX-TOKEN' })), {}],
-    ['403 validate', (a) => a.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(403, J({ code: '403', error: 'PLEASE VALIDATE TOKEN' })), {}],
-    ['HTML', (a) => a.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, '<html>x</html>'), {}],
-    ['reset', (a) => a.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).replyWithError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })), {}],
-    ['timeout', (a) => a.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, OK_BODY).delay(1_000), { timeoutMs: 30 }],
-    ['too big', (a) => a.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, 'x'.repeat(500)), { maxBodyBytes: 100 }],
-    ['announced too big', (a) => a.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(200, '{}', { headers: { 'content-length': '999999' } }), { maxBodyBytes: 100 }],
-  ];
-
-  it.each(scenarios)('%s', async (_name, setup, options) => {
-    setup(agent);
-    expectNoToken(await failure(client(options).fetchChat15(WINDOW)));
+describe('transportFailure: what was thrown, as a failure kind', () => {
+  it.each<[string, unknown, string]>([
+    ['a code on the error', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'request failed: ECONNRESET'],
+    ['a code only in the cause', new Error('fetch failed', { cause: Object.assign(new Error('x'), { code: 'EPIPE' }) }), 'request failed: EPIPE'],
+    ['no code, a name', new TypeError('socket closed'), 'request failed: TypeError'],
+    ['null', null, 'request failed: error'],
+    ['a string', 'boom', 'request failed: error'],
+  ])('%s is network_error', (_name, thrown, message) => {
+    const error = transportFailure(thrown, false, TOKEN);
+    expect({ kind: error.kind, message: error.message, status: error.status }).toEqual({ kind: 'network_error', message, status: undefined });
+    expect(error.cause).toBe(thrown);
   });
 
-  it('blanks the token in a dispatcher error that quotes the request headers', async () => {
-    // undici's MockNotMatchedError lists the request headers when only they fail to match.
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET', headers: { 'wolkvox-token': 'another-token' } }).reply(200, OK_BODY);
-    const error = await failure(client().fetchChat15(WINDOW));
-    expect(error.kind).toBe('network_error');
-    expect(error.message).toBe('request failed: UND_MOCK_ERR_MOCK_NOT_MATCHED');
+  it('anything thrown once the deadline passed is timeout', () => {
+    const error = transportFailure(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }), true, TOKEN);
+    expect([error.kind, error.message]).toEqual(['timeout', 'no complete answer within the timeout']);
+  });
+
+  it('passes a WolkvoxError through', () => {
+    const thrown = new WolkvoxError('invalid_response', 'body larger than 1 bytes; not a chat_15 answer');
+    expect(transportFailure(thrown, true, TOKEN)).toBe(thrown);
+  });
+});
+
+describe('fetchChat15: the token never shows in an error', () => {
+  const scenarios: Array<[string, Handler, Partial<WolkvoxClientOptions>]> = [
+    ['401', reply(401, J({ code: '401', error: 'PLEASE ENTER THE WOLKVOX-TOKEN' })), {}],
+    ['403 validate', reply(403, J({ code: '403', error: 'PLEASE VALIDATE TOKEN' })), {}],
+    ['HTML', reply(200, '<html>x</html>'), {}],
+    ['reset', (req) => req.socket.destroy(), {}],
+    ['timeout', () => {}, { timeoutMs: 30 }],
+    ['too big', reply(200, 'x'.repeat(500)), { maxBodyBytes: 100 }],
+    ['announced too big', (_req, res) => void res.writeHead(200, { 'content-length': '999999' }).write('{}'), { maxBodyBytes: 100 }],
+  ];
+
+  it.each(scenarios)('%s', async (_name, handler, options) => {
+    const server = await serve(handler);
+    expectNoToken(await failure(client(server.origin, options).fetchChat15(WINDOW)));
+  });
+
+  it('blanks the token in a thrown error that quotes the request headers', () => {
+    // As an HTTP library's or a proxy's error may: the headers as a property and in the message.
+    const thrown = Object.assign(new Error(`no match for {"wolkvox-token":"${TOKEN}"}`), { code: 'E_NO_MATCH', request: { headers: { 'wolkvox-token': TOKEN } } });
+    const error = transportFailure(thrown, false, TOKEN);
+    expect(error.message).toBe('request failed: E_NO_MATCH');
     const cause = error.cause as Error & { code?: string };
-    expect(cause.code).toBe('UND_MOCK_ERR_MOCK_NOT_MATCHED');
-    expect(cause.message).toContain('"wolkvox-token":"[REDACTED]"');
+    expect([cause.code, cause.message]).toEqual(['E_NO_MATCH', 'no match for {"wolkvox-token":"[REDACTED]"}']);
     expectNoToken(error);
-    // Use up the interceptor so that afterEach finds none pending.
-    const used = await request(`${ORIGIN}${PATH}`, { dispatcher: agent, headers: { 'wolkvox-token': 'another-token' } });
-    await used.body.text();
   });
 
   // issue 8, defect 7: the server's own `error`/`msg` text, or a field, may echo the token; messages quote those.
@@ -304,15 +413,15 @@ describe('fetchChat15: the token never shows in an error', () => {
     ['error of a 400', 400, J({ code: '400', error: `BAD TOKEN ${TOKEN}` }), 'bad_request', 'HTTP 400: "BAD TOKEN [REDACTED]"'],
     ['a field of a 200', 200, J({ code: '200', data: [{ ad_chatbot: TOKEN }] }), 'invalid_response', 'data[0].ad_chatbot is "[REDACTED]", not a non-negative integer'],
   ])('blanks the token that the server echoes in %s', async (_name, status, body, kind, message) => {
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).reply(status, body);
-    const error = await failure(client().fetchChat15(WINDOW));
+    const server = await serve(reply(status, body));
+    const error = await failure(client(server.origin).fetchChat15(WINDOW));
     expect([error.kind, error.message]).toEqual([kind, message]);
     expectNoToken(error);
   });
 
-  it('blanks the token in a network error that quotes it', async () => {
-    agent.get(ORIGIN).intercept({ path: PATH, method: 'GET' }).replyWithError(Object.assign(new Error(`proxy refused header ${TOKEN}`), { code: 'EPROTO' }));
-    const error = await failure(client().fetchChat15(WINDOW));
+  it('blanks the token in a network error that quotes it', () => {
+    const thrown = Object.assign(new Error(`proxy refused header ${TOKEN}`), { code: 'EPROTO' });
+    const error = transportFailure(thrown, false, TOKEN);
     expect(error.message).toBe('request failed: EPROTO');
     expect((error.cause as Error).message).toBe('proxy refused header [REDACTED]');
     expectNoToken(error);
