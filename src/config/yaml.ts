@@ -1,12 +1,6 @@
 // YAML text → plain data for the config and web config files, with the first syntax error as a ConfigError.
-import { createRequire } from 'node:module';
-import type * as Yaml from 'yaml';
+import { parseDocument } from 'yaml';
 import { ConfigError } from './error.js';
-
-// Loaded on first use: a run without a config file or web config file never needs the parser
-// (about 8 MB of RSS and 50 ms of start-up).
-const require = createRequire(import.meta.url);
-let yaml: typeof Yaml | undefined;
 
 /**
  * Parses `text`; `label` names the file in messages (`/etc/wolkvox.yml is not valid YAML at line 3,
@@ -14,8 +8,7 @@ let yaml: typeof Yaml | undefined;
  * they warn about, the schema that reads the result rejects by key.
  */
 export function parseYaml(text: string, key: string, label: string): unknown {
-  yaml ??= require('yaml') as typeof Yaml;
-  const document = yaml.parseDocument(text, { uniqueKeys: true, prettyErrors: true, logLevel: 'error' });
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true, logLevel: 'error' });
   const yamlError = document.errors[0];
   if (yamlError) {
     const position = yamlError.linePos?.[0];

@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { get as httpGet } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
@@ -50,8 +51,8 @@ type Proc = {
 
 const procs: Proc[] = [];
 
-function startBinary(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+function startBinary(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Proc {
+  const child = spawn(process.execPath, [...nodeFlags, MAIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let done = false;
   child.stdout?.on('data', (chunk: Buffer) => void (output += chunk.toString('utf8')));
@@ -220,6 +221,34 @@ describe('running', () => {
     const exit = await terminate(proc);
     expect(exit).toMatchObject({ code: 0, signal: null });
     expect(exit.ms).toBeLessThan(10_000);
+  });
+
+  it("polls and serves without loading Node's fetch (its bundled undici) or TLS", async () => {
+    // Issue 10: each of them costs 10-20 MB and 60-200 ms at load; a plain-HTTP exporter needs neither.
+    dir = mkdtempSync(join(tmpdir(), 'wolkvox-binary-'));
+    const loaded = join(dir, 'loaded.json');
+    const probe = join(dir, 'probe.mjs');
+    writeFileSync(probe, `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(process.moduleLoadList)));\n`);
+    const proc = startBinary(['--demo', '--web.listen-address=127.0.0.1:0'], {}, ['--import', probe]);
+    const base = `http://127.0.0.1:${await listeningPort(proc)}`;
+    await waitFor('every demo window polled', proc, async () => {
+      const text = (await getText(`${base}/metrics`)).text;
+      const up = samplesOf(text, 'wolkvox_up', { account: 'demo' });
+      return up.length === 4 && up.every((sample) => sample.value === 1) ? true : undefined;
+    });
+    // A scrape as Prometheus sends it, and the status page.
+    await new Promise<void>((resolve, reject) => {
+      httpGet(`${base}/metrics`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        expect(res.headers['content-encoding']).toBe('gzip');
+        res.resume().on('end', resolve).on('error', reject);
+      }).on('error', reject);
+    });
+    expect((await getText(`${base}/`)).status).toBe(200);
+    expect(await terminate(proc)).toMatchObject({ code: 0, signal: null });
+    const modules = JSON.parse(readFileSync(loaded, 'utf8')) as string[];
+    expect(modules).toContain('NativeModule http');
+    expect(modules).toContain('NativeModule zlib');
+    expect(modules.filter((name) => /undici|NativeModule (https|tls)$/.test(name))).toEqual([]);
   });
 
   it('polls a real account through --wolkvox.base-url with a token file and never prints the token', async () => {
