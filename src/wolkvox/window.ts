@@ -37,20 +37,34 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
-/** The wall-clock time at instant `ms` in `timeZone`. */
+/**
+ * Wall times already computed, by whole second and zone. Every account in a zone asks for the same instants (now,
+ * the start of today, each chunk's ends), and formatToParts is slow and allocates: with 1,000 accounts it was most of
+ * the start-up. Bounded: cleared when full, as the instants asked for move on with the clock.
+ */
+const knownWallTimes = new Map<string, WallTime>();
+const KNOWN_WALL_TIMES_MAX = 4_096;
+
+/** The wall-clock time at instant `ms` in `timeZone` (to the second: the fraction is dropped). Frozen: it may be shared. */
 export function wallTimeAt(ms: number, timeZone: string): WallTime {
+  const key = `${Math.floor(ms / 1000)} ${timeZone}`;
+  const known = knownWallTimes.get(key);
+  if (known) return known;
   const parts: Record<string, number> = {};
   for (const part of formatterFor(timeZone).formatToParts(new Date(ms))) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
-  return {
+  const wall = Object.freeze({
     year: parts.year ?? 0,
     month: parts.month ?? 0,
     day: parts.day ?? 0,
     hour: parts.hour ?? 0,
     minute: parts.minute ?? 0,
     second: parts.second ?? 0,
-  };
+  });
+  if (knownWallTimes.size >= KNOWN_WALL_TIMES_MAX) knownWallTimes.clear();
+  knownWallTimes.set(key, wall);
+  return wall;
 }
 
 /** A wall time read as if it were UTC: handy for arithmetic on calendar fields. */

@@ -207,6 +207,25 @@ describe('wallTimeAt, offsetAt, instantOf, startOfLocalDay', () => {
     expect(wallTimeAt(at(iso), zone)).toEqual(wall);
   });
 
+  it('remembers wall times by second and zone: the same answers, whatever was asked before', () => {
+    // One instant in many zones, and instants within one second: a key without the zone, or with the milliseconds
+    // cut wrongly, would answer from another entry.
+    const instant = at('2024-06-15T18:29:59Z');
+    const zones = ['UTC', 'Asia/Kolkata', 'America/Bogota', 'Europe/Madrid'];
+    const first = zones.map((zone) => wallTimeAt(instant, zone));
+    expect(first.map((wall) => wall.hour)).toEqual([18, 23, 13, 20]);
+    expect(zones.map((zone) => wallTimeAt(instant + 999, zone))).toEqual(first);
+    expect(wallTimeAt(instant + 1_000, 'UTC')).toEqual({ year: 2024, month: 6, day: 15, hour: 18, minute: 30, second: 0 });
+    // Before 1970 the fraction floors into the earlier second, as the formatter reads it.
+    expect(wallTimeAt(-1, 'UTC')).toEqual({ year: 1969, month: 12, day: 31, hour: 23, minute: 59, second: 59 });
+    expect(wallTimeAt(-1_000, 'UTC')).toEqual(wallTimeAt(-1, 'UTC'));
+    // Shared, so frozen: a caller cannot change what the next one reads.
+    expect(Object.isFrozen(wallTimeAt(instant, 'UTC'))).toBe(true);
+    // Past its bound the memory starts over, and answers stay right (5,000 seconds > 4,096 entries).
+    for (let second = 0; second < 5_000; second++) wallTimeAt(instant + second * 1_000, 'UTC');
+    expect(wallTimeAt(instant, 'Asia/Kolkata')).toEqual(first[1]);
+  });
+
   it.each<[string, string, number]>([
     ['2024-06-15T12:00:00Z', 'America/Bogota', -5 * HOUR],
     ['2024-06-15T12:00:00Z', 'Asia/Kolkata', 5.5 * HOUR],
