@@ -2,7 +2,7 @@
 // Nothing here bounds a duration on the wall clock, as a busy machine runs late: durations are read on a fake clock
 // while loopback I/O stays real, and on real time the tests count calls, bytes and log records instead.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { Agent as HttpAgent, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
@@ -305,28 +305,7 @@ describe.concurrent('a fault on one account, on the real scheduler', { timeout: 
 });
 
 describe.concurrent('transport edges, on the real client', { timeout: 60_000 }, () => {
-  it('DNS failure and connection refused: network_error', async ({ onTestFinished }) => {
-    // The lookup fails as getaddrinfo does for an unknown name: no resolver is asked, so no network is needed.
-    const looked: string[] = [];
-    const noDns = new HttpAgent({
-      lookup: (hostname: string, _options: unknown, callback: (error: Error | null, address: string, family: number) => void) => {
-        looked.push(hostname);
-        callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname }), '', 4);
-      },
-    } as ConstructorParameters<typeof HttpAgent>[0]);
-    onTestFinished(() => noDns.destroy());
-    const dns = await settle(
-      createWolkvoxClient({ baseUrl: 'http://wv0032.wolkvox.invalid', token: new Secret(TOKEN_A), timeoutMs: 5_000, agent: noDns }).fetchChat15(WINDOW),
-    );
-    expect(expectFailure(dns.error, 'network_error').message).toBe('request failed: ENOTFOUND');
-    expect(looked).toEqual(['wv0032.wolkvox.invalid']);
-    // A port held by this test on 127.0.0.1, called on 127.0.0.2: refused, and no other process can be listening there.
-    const reserved = await reservePort();
-    onTestFinished(() => reserved.release());
-    const refused = await settle(createWolkvoxClient({ baseUrl: reserved.refusedUrl, token: new Secret(TOKEN_A), timeoutMs: 5_000 }).fetchChat15(WINDOW));
-    expect(expectFailure(refused.error, 'network_error').message).toBe('request failed: ECONNREFUSED');
-  });
-
+  // DNS failures and refused connections: test/wolkvox/client.test.ts, on the same client.
   it('a 1 GiB body is cut off after about 10 MB: invalid_response, and the rest is never sent', async ({ onTestFinished }) => {
     const sim = await startSimulator({ port: 0, token: TOKEN_A, scenario: { kind: 'huge_body', bytes: 1024 ** 3 } });
     onTestFinished(() => sim.close());
