@@ -13,6 +13,12 @@ import { runToEnd } from './processes.js';
  */
 const MODULES = ['express', 'undici', 'zod', 'yaml', 'pino', 'prom-client', 'bcryptjs'] as const;
 
+/** The former dependencies, and what took their place. */
+const REPLACED: Partial<Record<string, string>> = {
+  express: 'the HTTP server is node:http since commit cb1a70f',
+  undici: 'the chat_15 client is node:http(s) since commit cbf9b8e',
+};
+
 /** Runs per module; the median is reported. Rounds interleave bare node and every module, so noise weighs on all alike. */
 const RUNS = Number(process.env.BENCH_DEP_RUNS ?? 9);
 
@@ -135,7 +141,7 @@ export function printDependencyCosts(result: DependencyCosts): void {
     console.log(`  ${row.map((cell, index) => (index < 2 ? cell.padEnd(widths[index] ?? 0) : cell.padStart(widths[index] ?? 0))).join('  ')}`);
   }
   for (const name of result.missing) {
-    console.log(`  ${name}: not installed, not measured${name === 'express' ? ' (no longer a dependency: the HTTP layer is node:http since commit cb1a70f)' : ''}`);
+    console.log(`  ${name}: not installed, not measured${REPLACED[name] ? ` (no longer a dependency: ${REPLACED[name]})` : ''}`);
   }
 }
 
