@@ -45,10 +45,9 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=15s --retries=3 \
   CMD ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/main.js", "healthcheck"]
 # The V8 flags of the binary's own #! line (src/main.ts): a 1 MB young generation and code that favours memory.
 # Memory measured with them by `npm run bench` on Node 20 (README: Performance): with 20 accounts x 3 windows, RSS
-# 77-78 MB at rest, 86-90 MB after a load of ~19,000 scrapes a second, peak 111-112 MB (at the first polls, while V8
-# optimises undici's WebAssembly HTTP parser); with 1,000 accounts x 3 windows, 112 MB at rest, 114 MB after load,
-# peak 126 MB; with 200 accounts, 90 MB at rest and a 114 MB peak. So a 128 MiB limit (134 MB) fits 200 accounts;
-# 1,000 accounts would leave it 6% over the peak, so give them 160 MiB.
+# 70-71 MB at rest, 75-80 MB after a load of ~20,000 scrapes a second, peak 78-82 MB; with 200 accounts, 79 MB at
+# rest, 86 MB after load, peak 87 MB; with 1,000 accounts x 3 windows, 93-97 MB at rest, 99-104 MB after load, peak
+# 105-110 MB. So a 128 MiB limit (134 MB) fits 1,000 accounts with 20% to spare.
 ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/main.js"]
 # No account by default: give flags (or WOLKVOX_* env vars), or --demo for the built-in simulator.
 CMD ["--web.listen-address=:9867"]
