@@ -1,6 +1,8 @@
 // The backfilled counters as OpenMetrics text with timestamps, for `promtool tsdb create-blocks-from openmetrics`; pure.
 import { zeroCounts, type Chat15Field, type Counts } from '../wolkvox/response.js';
 import { HANDLED, PER_SOURCE } from '../metrics/field-labels.js';
+// OpenMetrics escapes label values as the text format does: backslash, double quote and line feed.
+import { labelPairs } from '../metrics/text.js';
 
 /** One account's settled chunks, in order: each chunk's counts and the instant it ends. */
 export type AccountSeries = {
@@ -9,15 +11,6 @@ export type AccountSeries = {
   startMs: number;
   chunks: Array<{ endMs: number; counts: Counts }>;
 };
-
-/** OpenMetrics label value escaping: backslash, double quote and line feed. */
-function escape(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-function labelText(labels: ReadonlyArray<readonly [string, string]>): string {
-  return labels.map(([name, value]) => `${name}="${escape(value)}"`).join(',');
-}
 
 /** Seconds with millisecond precision, as OpenMetrics timestamps are written. */
 function seconds(ms: number): string {
@@ -48,7 +41,7 @@ export function renderOpenMetrics(accounts: readonly AccountSeries[], extraLabel
   ];
   for (const account of accounts) {
     for (const { field, source, handler } of PER_SOURCE) {
-      const labels = labelText([['account', account.account], ['source', source], ['handler', handler], ...extraLabels]);
+      const labels = labelPairs([['account', account.account], ['source', source], ['handler', handler], ...extraLabels]);
       lines.push(...series('wolkvox_whatsapp_chats_total', labels, account, field));
     }
   }
@@ -58,7 +51,7 @@ export function renderOpenMetrics(accounts: readonly AccountSeries[], extraLabel
   );
   for (const account of accounts) {
     for (const { field, handler } of HANDLED) {
-      const labels = labelText([['account', account.account], ['handler', handler], ...extraLabels]);
+      const labels = labelPairs([['account', account.account], ['handler', handler], ...extraLabels]);
       lines.push(...series('wolkvox_whatsapp_handled_chats_total', labels, account, field));
     }
   }
