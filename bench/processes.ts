@@ -2,9 +2,11 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+
+// The end-to-end tests' helper: a loopback port the OS just handed out (the pushgateway cannot listen on port 0 and say where).
+export { freePort } from '../test/support/processes.js';
 
 /** Which CPUs the servers and the load generator run on; `undefined` when the machine has one CPU (then nothing is pinned). */
 export type Pinning = { server: string; load: string } | undefined;
@@ -84,17 +86,6 @@ export function installCopy(dir: string, script: string): string {
   copyFileSync(existsSync(pkg) ? pkg : resolve('package.json'), join(app, 'package.json'));
   symlinkSync(resolve('node_modules'), join(app, 'node_modules'));
   return join(copy, basename(script));
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
