@@ -52,6 +52,13 @@ export async function get(url: URL, options: GetOptions): Promise<GetAnswer> {
       // Errors after an abort also end the iteration below; without a listener they would crash the process.
       response.on('error', () => {});
       const status = response.statusCode ?? 0;
+      // Node waits through 100 and the other 1xx, but hands over a 101 as if it were the answer. Switching
+      // protocols on a GET that asked for no upgrade leaves no HTTP answer to read: the connection failed.
+      if (status < 200) {
+        request.destroy();
+        reject(Object.assign(new Error(`HTTP ${status} to a GET that asked for no upgrade`), { code: 'UNEXPECTED_UPGRADE' }));
+        return;
+      }
       const declared = Number(response.headers['content-length']);
       if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
         request.destroy();

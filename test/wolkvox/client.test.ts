@@ -251,6 +251,18 @@ describe('fetchChat15: transport failures', () => {
     expectNoToken(error);
   });
 
+  it('a 101 to a GET that asked for no upgrade is network_error, not an answer', async () => {
+    // Without an Upgrade header Node hands a 101 over as the response; every other 1xx it waits through
+    // (fault-matrix.test.ts: the 1xx property, which found this).
+    const server = await serve((_req, res) => {
+      res.writeHead(101, { 'content-type': 'application/json' });
+      res.end();
+    });
+    const error = await failure(client(server.origin).fetchChat15(WINDOW));
+    expect({ kind: error.kind, message: error.message, status: error.status }).toEqual({ kind: 'network_error', message: 'request failed: UNEXPECTED_UPGRADE', status: undefined });
+    expectNoToken(error);
+  });
+
   it('a refused connection is network_error', async ({ onTestFinished }) => {
     const reserved = await reservePort();
     onTestFinished(() => reserved.release());
