@@ -15,6 +15,8 @@ COPY src ./src
 # Declared after `npm ci` so a new revision does not invalidate the dependency layer; a build-stage ARG never
 # reaches the runtime image.
 ARG REVISION=unknown
+# The build also runs the exporter once, to write the V8 code cache it starts from (dist/exporter.cjs.cache). V8
+# accepts that cache only from the same Node.js, hence one NODE_IMAGE for both stages.
 RUN WOLKVOX_EXPORTER_REVISION="$REVISION" npm run build
 
 FROM ${NODE_IMAGE} AS runtime
@@ -43,7 +45,8 @@ EXPOSE 9867
 # so a hung exporter is reported by the check itself ("no answer within 4s") rather than cut off.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=15s --retries=3 \
   CMD ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/main.js", "healthcheck"]
-# The V8 flags of the binary's own #! line (src/main.ts): a 1 MB young generation and code that favours memory.
+# The V8 flags of the binary's own #! line (src/bin.ts): a 1 MB young generation and code that favours memory; the
+# code cache was written under them.
 # Memory measured with them by `npm run bench` on Node 20 (README: Performance): with 20 accounts x 3 windows, RSS
 # 70-71 MB at rest, 75-80 MB after a load of ~20,000 scrapes a second, peak 78-82 MB; with 200 accounts, 79 MB at
 # rest, 86 MB after load, peak 87 MB; with 1,000 accounts x 3 windows, 93-97 MB at rest, 99-104 MB after load, peak

@@ -168,7 +168,7 @@ function ownLagMaxMs(text: string): number | undefined {
 /** Whether the exporter's build reads an environment variable at all (a build before the serving rewrite ignores it). */
 function buildMentions(script: string, name: string): boolean {
   const dir = dirname(script);
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js') || file.endsWith('.cjs'));
   return files.some((file) => readFileSync(join(dir, file), 'utf8').includes(name));
 }
 

@@ -1,10 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size
 // The wolkvox-exporter binary: builds everything from the Config, serves HTTP, handles signals and exit codes.
 //
-// --max-semi-space-size=1 (MB) keeps V8's young generation small: a scrape allocates little, and
-// the default 16 MB semi-spaces would cost about 20 MB of RSS under load for no gain (README:
-// Performance). What only some runs need (the web config, the simulator, the healthcheck and
-// backfill commands) is imported when they need it.
+// The installed command is src/bin.ts (dist/main.js): it loads this module, bundled as dist/exporter.cjs,
+// with its V8 code cache, then calls runAsBinary(). What only some runs need (the web config, the
+// simulator, the healthcheck and backfill commands) is imported when they need it.
 import { realpathSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -236,7 +234,7 @@ export async function startExporter({ config, argv, env, logger, clock = systemC
 }
 
 /** Runs the binary; resolves with the exit status. */
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, start: BinaryStart = {}): Promise<number> {
   let config: Config;
   try {
     const command = parseCommandLine(argv, env);
@@ -272,6 +270,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
 
   const logger = createLogger(config.log);
+  if (start.codeCache) logger.debug({ codeCache: start.codeCache }, CODE_CACHE_MESSAGES[start.codeCache]);
   // Installed before start-up: without a handler, a SIGHUP would end the process.
   let exporter: RunningExporter | undefined;
   process.on('SIGHUP', () => {
@@ -329,16 +328,22 @@ function configFailure(error: unknown): number {
   return 1;
 }
 
-// Run only as the binary, not when a test imports startExporter.
-function invokedAsBinary(): boolean {
-  try {
-    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-if (invokedAsBinary()) {
-  main(process.argv.slice(2), process.env).then(
+/** What became of the V8 code cache at this start (src/bin.ts). */
+export type CodeCacheUse = 'used' | 'rejected' | 'missing';
+
+/** How src/bin.ts started the exporter; nothing when this module runs by itself (under tsx). */
+export type BinaryStart = { codeCache?: CodeCacheUse };
+
+const CODE_CACHE_MESSAGES: Record<CodeCacheUse, string> = {
+  used: 'started from the V8 code cache of the build',
+  // V8 accepts a cache only from the same Node.js build run with the same V8 flags (the #! line's).
+  rejected: 'V8 rejected the code cache of the build (another Node.js build or other V8 flags); compiled without it',
+  missing: 'no V8 code cache beside dist/exporter.cjs; compiled without it',
+};
+
+/** Runs the command line of this process and exits with its status: the whole life of the binary. */
+export function runAsBinary(start: BinaryStart = {}): void {
+  main(process.argv.slice(2), process.env, start).then(
     (code) => process.exit(code),
     (error: unknown) => {
       console.error(`wolkvox-exporter: error: ${(error as Error).message}`);
@@ -346,3 +351,13 @@ if (invokedAsBinary()) {
     },
   );
 }
+
+// `tsx src/main.ts` runs the exporter from source; a test that imports startExporter does not.
+function invokedAsBinary(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (invokedAsBinary()) runAsBinary();

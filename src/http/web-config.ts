@@ -193,10 +193,12 @@ function parseFile(text: string, filePath: string): WebConfigFile {
 /** Go's time.ParseDuration, for rate_limit.interval ("100ms", "1m30s"); milliseconds, or undefined if malformed. */
 function parseGoDuration(text: string): number | undefined {
   if (text === '0') return 0;
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
-  if (!/^(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/u.test(text)) return undefined;
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, '\u00b5s': 1e-3, '\u03bcs': 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+  // µs (micro sign) and μs (Greek mu) as escapes: esbuild keeps regular expressions as written, and one character
+  // outside ASCII makes V8 hold the whole bundle's source as UTF-16, twice its size (scripts/bundle.mjs).
+  if (!/^(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$/u.test(text)) return undefined;
   let total = 0;
-  for (const match of text.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gu)) {
+  for (const match of text.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/gu)) {
     total += Number(match[1]) * (units[match[2] ?? ''] ?? Number.NaN);
   }
   return Number.isFinite(total) ? total : undefined;

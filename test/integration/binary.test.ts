@@ -1,8 +1,8 @@
 // The built binary (dist/main.js, built for this run by the global setup): help, version, exit 2 on bad config, demo, a real run, SIGTERM.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { get as httpGet } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
@@ -51,8 +51,8 @@ type Proc = {
 
 const procs: Proc[] = [];
 
-function startBinary(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Proc {
-  const child = spawn(process.execPath, [...nodeFlags, MAIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+function startBinary(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = [], main = MAIN): Proc {
+  const child = spawn(process.execPath, [...nodeFlags, main, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let done = false;
   child.stdout?.on('data', (chunk: Buffer) => void (output += chunk.toString('utf8')));
@@ -249,6 +249,30 @@ describe('running', () => {
     expect(modules).toContain('NativeModule http');
     expect(modules).toContain('NativeModule zlib');
     expect(modules.filter((name) => /undici|NativeModule (https|tls)$/.test(name))).toEqual([]);
+  });
+
+  it('starts from the V8 code cache of the build with the flags of its #! line, and without one under other flags or with none', async () => {
+    // scripts/prime-code-cache.mjs writes the cache with the #! line's flags: `npm start`, the image and its
+    // HEALTHCHECK run with them. V8 rejects a cache written under other flags; the exporter must serve all the same.
+    const shebangFlags = (readFileSync(MAIN, 'utf8').split('\n', 1)[0] ?? '').replace(/^#!\/usr\/bin\/env -S node ?/, '').split(' ').filter(Boolean);
+    expect(shebangFlags).toEqual(['--max-semi-space-size=1', '--optimize-for-size']);
+    // A copy of the build without its cache, beside the package.json that src/version.ts reads.
+    dir = mkdtempSync(join(tmpdir(), 'wolkvox-binary-'));
+    cpSync(dirname(MAIN), join(dir, 'dist'), { recursive: true, filter: (path) => !path.endsWith('.cache') });
+    copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+    const cases = [
+      { main: MAIN, flags: shebangFlags, codeCache: 'used' },
+      { main: MAIN, flags: [], codeCache: 'rejected' },
+      { main: join(dir, 'dist', 'main.js'), flags: shebangFlags, codeCache: 'missing' },
+    ];
+    for (const { main, flags, codeCache } of cases) {
+      const proc = startBinary(['--demo', '--web.listen-address=127.0.0.1:0', '--log.level=debug'], {}, flags, main);
+      const base = `http://127.0.0.1:${await listeningPort(proc)}`;
+      expect((await getText(`${base}/metrics`)).text).toContain('wolkvox_exporter_build_info{');
+      const records = proc.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { codeCache?: string });
+      expect(records.filter((record) => record.codeCache !== undefined).map((record) => record.codeCache), `${flags.join(' ')} ${main}`).toEqual([codeCache]);
+      expect(await terminate(proc)).toMatchObject({ code: 0, signal: null });
+    }
   });
 
   it('polls a real account through --wolkvox.base-url with a token file and never prints the token', async () => {

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { systemTools } from '../support/system-tools.js';
@@ -48,7 +48,7 @@ function stagesOf(instructions: Instruction[]): Stage[] {
 }
 
 /** The node flags of the binary's #! line: `#!/usr/bin/env -S node <flags>`. */
-const SHEBANG_FLAGS = (readFileSync(join(ROOT, 'src/main.ts'), 'utf8').split('\n')[0] ?? '').replace(/^#!\/usr\/bin\/env -S node ?/, '').split(' ').filter(Boolean);
+const SHEBANG_FLAGS = (readFileSync(join(ROOT, 'src/bin.ts'), 'utf8').split('\n')[0] ?? '').replace(/^#!\/usr\/bin\/env -S node ?/, '').split(' ').filter(Boolean);
 
 const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
 const stages = stagesOf(dockerfile);
@@ -165,10 +165,15 @@ describe('Dockerfile', () => {
     expect(dockerfile.filter((i) => i.keyword === 'ENV').map((i) => i.args).join('\n')).not.toContain('WOLKVOX_EXPORTER_REVISION');
   });
 
-  it('brings into the build stage, before `npm run build`, every file the build script names', () => {
+  it('brings into the build stage, before `npm run build`, every file the build script names, and what those import', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { build: string } };
-    const named = pkg.scripts.build.split(/\s+/).filter((word) => /[./]/.test(word) && existsSync(join(ROOT, word)));
-    expect(named).toEqual(['scripts/bundle.mjs', 'scripts/write-build-info.mjs']);
+    const scripts = pkg.scripts.build.split(/\s+/).filter((word) => /[./]/.test(word) && existsSync(join(ROOT, word)));
+    expect(scripts).toEqual(['scripts/bundle.mjs', 'scripts/write-build-info.mjs']);
+    const imported = scripts.flatMap((script) =>
+      [...readFileSync(join(ROOT, script), 'utf8').matchAll(/^import .* from '(\.[^']+)';$/gm)].map((match) => join(dirname(script), match[1]!)),
+    );
+    expect(imported).toEqual(['scripts/prime-code-cache.mjs']);
+    const named = [...scripts, ...imported];
     const instructions = buildStage!.instructions;
     const copied = copySources(instructions.slice(0, instructions.findIndex((i) => i.args.includes('npm run build'))));
     for (const file of named) {
@@ -234,7 +239,7 @@ describe('.dockerignore', () => {
     expect(ignored(path)).toBe(true);
   });
 
-  it.each(['package.json', 'package-lock.json', 'src/main.ts', 'src/wolkvox/client.ts', 'scripts/bundle.mjs', 'scripts/write-build-info.mjs'])('lets %s in', (path) => {
+  it.each(['package.json', 'package-lock.json', 'src/main.ts', 'src/bin.ts', 'src/wolkvox/client.ts', 'scripts/bundle.mjs', 'scripts/prime-code-cache.mjs', 'scripts/write-build-info.mjs'])('lets %s in', (path) => {
     expect(ignored(path)).toBe(false);
   });
 });

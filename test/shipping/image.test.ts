@@ -185,7 +185,8 @@ describe('the image', () => {
 describe('a container running --demo', () => {
   let starting: Promise<ExporterContainer>;
   beforeAll(() => {
-    starting = start('demo', { args: ['--demo'] });
+    // At debug level the exporter says whether it started from the V8 code cache of the build.
+    starting = start('demo', { args: ['--demo', '--log.level=debug'] });
     return starting.then(ignore, ignore);
   }, 5 * MINUTE);
 
@@ -213,6 +214,21 @@ describe('a container running --demo', () => {
     expect(samplesOf(text, 'wolkvox_exporter_build_info')).toEqual([
       { name: 'wolkvox_exporter_build_info', labels: { version: VERSION, revision, nodejs: `v${BASE_NODE_VERSION}` }, value: 1 },
     ]);
+  }, 5 * MINUTE);
+
+  it('starts from the V8 code cache that the build stage wrote: both stages run one Node.js', async () => {
+    const demo = await starting;
+    await waitFor('the listening log line', async () => (demo.proc.output().includes('"msg":"listening"') ? true : undefined), {
+      ...WAIT,
+      describe: () => demo.proc.output().slice(-4000),
+    });
+    const codeCache = demo.proc
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { codeCache?: string }).codeCache)
+      .filter((use) => use !== undefined);
+    expect(codeCache, demo.proc.output().slice(-4000)).toEqual(['used']);
   }, 5 * MINUTE);
 
   it('passes its HEALTHCHECK while the exporter answers, and fails it while the exporter is frozen', async () => {
