@@ -64,7 +64,7 @@ await buildOrFail({
 // ASCII. One other (a µ in a regular expression, which esbuild keeps as written) doubles the 860 KB to 1.7 MB.
 const outsideAscii = /[^\x00-\x7f]/.exec(readFileSync(resolve(outdir, 'exporter.cjs'), 'latin1'));
 if (outsideAscii) throw new Error(`exporter.cjs has a character outside ASCII at offset ${outsideAscii.index}: write it as an escape in src/`);
-// src/bin.ts imports only Node.js built-ins (and types).
+// src/bin.ts imports Node.js built-ins and src/read-outside-malloc.ts only; the exporter it loads is exporter.cjs.
 await buildOrFail({ entryPoints: [resolve(root, 'src/bin.ts')], outfile: resolve(outdir, 'main.js') });
 writeFileSync(resolve(outdir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
 await primeCodeCache(outdir);

@@ -11,32 +11,35 @@
 // build run with the same V8 flags; anywhere else it rejects it, and the exporter compiles as it would without.
 //
 // dist/main.js is CommonJS (dist/package.json), so __dirname is this file's folder.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import type { CodeCacheUse, runAsBinary } from './main.js';
+import { readOutsideMalloc } from './read-outside-malloc.js';
 
 /**
  * Set by scripts/prime-code-cache.mjs only: the file this run writes its code cache to as it exits, with the bytecode
  * of everything a start and a scrape compiled.
  */
-export const WRITE_CODE_CACHE_ENV = 'WOLKVOX_EXPORTER_WRITE_CODE_CACHE';
+const WRITE_CODE_CACHE_ENV = 'WOLKVOX_EXPORTER_WRITE_CODE_CACHE';
 
 const bundle = join(__dirname, 'exporter.cjs');
 
-function readCodeCache(): Buffer | undefined {
+/** A cache that cannot be read is as good as none: the exporter starts without it. */
+function readCodeCache(): Uint8Array | undefined {
   try {
-    return readFileSync(`${bundle}.cache`);
+    return readOutsideMalloc(`${bundle}.cache`);
   } catch {
     return undefined;
   }
 }
 
-/** The bundle is the function Node.js would wrap a CommonJS module in (scripts/bundle.mjs). */
+/** The bundle is the function Node.js would wrap a CommonJS module in, in ASCII only (scripts/bundle.mjs). */
 function compileBundle(): { script: Script; codeCache: CodeCacheUse } {
   const cachedData = readCodeCache();
-  const script = new Script(readFileSync(bundle, 'utf8'), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+  const source = readOutsideMalloc(bundle);
+  const script = new Script(Buffer.from(source.buffer, 0, source.length).toString('latin1'), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
   return { script, codeCache: cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used' };
 }
 
