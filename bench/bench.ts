@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { authUnderAttack } from './auth.js';
 import { measureDependencyCosts, printDependencyCosts } from './dependency-cost.js';
 import { startOrigin } from './origin.js';
-import { choosePinning, extraNodeFlags, installCopy, ownAffinity, pinSelf } from './processes.js';
+import { choosePinning, exporterCommand, extraNodeFlags, installCopy, ownAffinity, pinSelf } from './processes.js';
 import { pushgatewayBinary, pushgatewayVersion } from './pushgateway.js';
-import { launchWorkload, measureWorkload, stopLaunched, WINDOWS, type BenchSetup, type Launched, type Workload, type WorkloadResult } from './serving.js';
+import { extraCaCertsCost, launchWorkload, measureWorkload, SHELL_ONLY_ENV, stopLaunched, WINDOWS, type BenchSetup, type Launched, type Workload, type WorkloadResult } from './serving.js';
 import { wrkAvailable, writeWrkScript } from './wrk.js';
 
 /** A whole number of at least `min` from the environment, or `fallback` when unset. */
@@ -129,6 +129,13 @@ async function main(): Promise<void> {
           ? `CPUs: the servers pinned to CPU ${pinning.server}; wrk and this bench (with the in-process Wolkvox simulator) to CPU ${pinning.load} (taskset), so load and server do not compete`
           : 'CPUs: not pinned (one CPU, or no taskset): load generator and servers share the CPU, so figures are lower than they should be',
       );
+      const caCost = await extraCaCertsCost(exporterCommand(setup.exporterScript, setup.nodeFlags).args.slice(0, -1));
+      if (caCost) {
+        console.log(
+          `NOTE: NODE_EXTRA_CA_CERTS is set in this shell; the exporter runs without it (${SHELL_ONLY_ENV.join(', ')}), as in the image. ` +
+            `Node reads the whole file at every start: here it adds ${caCost.ms.toFixed(0)} ms and ${caCost.mb.toFixed(1)} MB to a bare node with the exporter's flags.`,
+        );
+      }
       const launched: Launched[] = [];
       try {
         // A and its cache-miss twin start together, one after the other's cold start: the exporter

@@ -11,6 +11,7 @@ import {
   freePort,
   msToStatus,
   pinned,
+  runToEnd,
   procStats,
   ServerExited,
   sleep,
@@ -172,9 +173,40 @@ function buildMentions(script: string, name: string): boolean {
   return files.some((file) => readFileSync(join(dir, file), 'utf8').includes(name));
 }
 
+/**
+ * Variables of the shell that the exporter does not get, as in the image. NODE_EXTRA_CA_CERTS, set on machines behind
+ * an npm proxy (this project's among them), makes Node 20 read and parse the whole file at every start
+ * (extraCaCertsCost says how much).
+ */
+export const SHELL_ONLY_ENV = ['NODE_EXTRA_CA_CERTS'] as const;
+
 /** An environment without the user's own exporter settings, so only the bench's flags and file count. */
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('WOLKVOX_') && key !== 'LOG_LEVEL' && key !== 'LOG_FORMAT'));
+  const shellOnly = new Set<string>(SHELL_ONLY_ENV);
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('WOLKVOX_') && key !== 'LOG_LEVEL' && key !== 'LOG_FORMAT' && !shellOnly.has(key)),
+  );
+}
+
+/**
+ * What NODE_EXTRA_CA_CERTS costs a bare `node` with the exporter's flags, to its first line of JavaScript: ms and RSS MB,
+ * medians of 5 starts each way, alternating. Undefined when it is not set.
+ */
+export async function extraCaCertsCost(nodeFlags: readonly string[]): Promise<{ ms: number; mb: number } | undefined> {
+  if (process.env.NODE_EXTRA_CA_CERTS === undefined) return undefined;
+  const probe = 'process.stdout.write(JSON.stringify([performance.now(), process.memoryUsage().rss]))';
+  const runs: Record<'with' | 'without', { ms: number[]; mb: number[] }> = { with: { ms: [], mb: [] }, without: { ms: [], mb: [] } };
+  for (let i = 0; i < 5; i++) {
+    for (const side of ['with', 'without'] as const) {
+      const env = side === 'with' ? process.env : cleanEnv();
+      const { code, out } = await runToEnd(process.execPath, [...nodeFlags, '-e', probe], { env: { ...env, NODE_OPTIONS: '' } });
+      if (code !== 0) throw new Error(`node -e exited ${code} measuring NODE_EXTRA_CA_CERTS`);
+      const [ms, rss] = JSON.parse(out) as [number, number];
+      runs[side].ms.push(ms);
+      runs[side].mb.push(rss / 2 ** 20);
+    }
+  }
+  return { ms: median(runs.with.ms) - median(runs.without.ms), mb: median(runs.with.mb) - median(runs.without.mb) };
 }
 
 /** `spawnedAt` is performance.now() and `spawnedAtMs` Date.now(), both taken just before the spawn. */
