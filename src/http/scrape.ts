@@ -35,7 +35,9 @@ function encode(text: string | readonly Buffer[], last: boolean): Encoded {
 async function gzipOf(large: Encoded, small: Encoded): Promise<Buffer> {
   const [head, tail] = await Promise.all([large.deflated(), small.deflated()]);
   const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(crc32(small.identity, large.crc), 0);
+  // An empty part leaves the CRC as it is. Node's crc32() cannot be asked that: once zlib has read an empty Buffer
+  // (deflated() above), Node hands zlib a null pointer for it, and zlib's crc32 answers a null buffer with 0.
+  trailer.writeUInt32LE(small.identity.length === 0 ? large.crc : crc32(small.identity, large.crc), 0);
   trailer.writeUInt32LE((large.identity.length + small.identity.length) % 2 ** 32, 4);
   return Buffer.concat([GZIP_HEADER, head, tail, trailer]);
 }
