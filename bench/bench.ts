@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { authUnderAttack } from './auth.js';
 import { measureDependencyCosts, printDependencyCosts } from './dependency-cost.js';
 import { startOrigin } from './origin.js';
-import { choosePinning, exporterCommand, extraNodeFlags, installCopy, ownAffinity, pinSelf } from './processes.js';
+import { choosePinning, extraNodeFlags, installCopy, ownAffinity, pinSelf, shebangFlags } from './processes.js';
 import { pushgatewayBinary, pushgatewayVersion } from './pushgateway.js';
 import { extraCaCertsCost, launchWorkload, measureWorkload, SHELL_ONLY_ENV, stopLaunched, WINDOWS, type BenchSetup, type Launched, type Workload, type WorkloadResult } from './serving.js';
 import { wrkAvailable, writeWrkScript } from './wrk.js';
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
           ? `CPUs: the servers pinned to CPU ${pinning.server}; wrk and this bench (with the in-process Wolkvox simulator) to CPU ${pinning.load} (taskset), so load and server do not compete`
           : 'CPUs: not pinned (one CPU, or no taskset): load generator and servers share the CPU, so figures are lower than they should be',
       );
-      const caCost = await extraCaCertsCost(exporterCommand(setup.exporterScript, setup.nodeFlags).args.slice(0, -1));
+      const caCost = await extraCaCertsCost([...shebangFlags(setup.exporterScript), ...setup.nodeFlags]);
       if (caCost) {
         console.log(
           `NOTE: NODE_EXTRA_CA_CERTS is set in this shell; the exporter runs without it (${SHELL_ONLY_ENV.join(', ')}), as in the image. ` +

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runToEnd } from './processes.js';
+import { runToEnd, shebangFlags } from './processes.js';
 
 /**
  * The dependencies of package.json, and two the exporter left for node:http because of what this
@@ -39,9 +39,7 @@ type Run = { rssMb: number; importMs: number; wallMs: number };
 /** The V8 flags of the exporter's #! line (dist/main.js), so a dependency costs what it costs in the exporter. */
 function exporterFlags(root: string): string[] {
   const main = join(root, 'dist', 'main.js');
-  if (!existsSync(main)) return [];
-  const firstLine = readFileSync(main, 'utf8').split('\n', 1)[0] ?? '';
-  return (/^#!\S*env\s+(?:-S\s+)?node\b(.*)$/.exec(firstLine)?.[1] ?? '').trim().split(/\s+/).filter((word) => word !== '');
+  return existsSync(main) ? shebangFlags(main) : [];
 }
 
 async function runOnce(expression: string, cwd: string, flags: readonly string[]): Promise<Run> {
@@ -88,7 +86,7 @@ const REFERENCES = [
   { name: '(an empty module)', version: '', expression: (emptyModule: string) => `import(${JSON.stringify(emptyModule)})` },
   // The first touch of fetch, Headers or Response loads the undici inside Node, with a WebAssembly
   // llhttp of its own. undici 7 does that as it loads (lib/web/cookies), so it is part of undici's row;
-  // the exporter itself touches none of them (test/shipping/startup.test.ts holds it to that).
+  // the exporter itself touches none of them (test/integration/binary.test.ts holds it to that).
   { name: "(globalThis.Headers: Node's own undici)", version: process.versions.undici ?? '', expression: () => 'Promise.resolve(globalThis.Headers)' },
 ] as const;
 

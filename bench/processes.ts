@@ -39,6 +39,13 @@ export function pinned(cpu: string | undefined, command: string, args: readonly 
   return cpu === undefined ? [command, [...args]] : ['taskset', ['-c', cpu, command, ...args]];
 }
 
+/** The node options of `script`'s `#!/usr/bin/env -S node …` line (src/bin.ts, dist/main.js); none without such a line. */
+export function shebangFlags(script: string): string[] {
+  const firstLine = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+  const shebang = /^#!\S*env\s+(?:-S\s+)?node\b(.*)$/.exec(firstLine);
+  return (shebang?.[1] ?? '').trim().split(/\s+/).filter((word) => word !== '');
+}
+
 /**
  * How the installed bin runs dist/main.js: node with the options of its `#!/usr/bin/env -S node …`
  * line (npm links the bin and the kernel honours that line), so the bench measures what users get.
@@ -46,9 +53,7 @@ export function pinned(cpu: string | undefined, command: string, args: readonly 
  * as --liftoff-only, can be tried without a rebuild.
  */
 export function exporterCommand(script: string, extraFlags: readonly string[] = []): { command: string; args: string[]; shown: string } {
-  const firstLine = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
-  const shebang = /^#!\S*env\s+(?:-S\s+)?node\b(.*)$/.exec(firstLine);
-  const nodeOptions = [...(shebang?.[1] ?? '').trim().split(/\s+/).filter((word) => word !== ''), ...extraFlags];
+  const nodeOptions = [...shebangFlags(script), ...extraFlags];
   const shownScript = join(basename(dirname(script)), basename(script));
   return { command: process.execPath, args: [...nodeOptions, script], shown: ['node', ...nodeOptions, shownScript].join(' ') };
 }

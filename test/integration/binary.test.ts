@@ -12,6 +12,7 @@ import { FLAGS, type FlagSpec } from '../../src/config/flags.js';
 import { parseWolkvoxDate } from '../../src/simulator/data.js';
 import { countsForWindow, startSimulator, type Simulator } from '../../src/simulator/server.js';
 import { samplesOf, valueOf } from '../support/exposition.js';
+import { shebangFlags } from '../../bench/processes.js';
 import { exporterBinary, listeningAddress } from '../support/binary.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -254,23 +255,23 @@ describe('running', () => {
   it('starts from the V8 code cache of the build with the flags of its #! line, and without one under other flags or with none', async () => {
     // scripts/prime-code-cache.mjs writes the cache with the #! line's flags: `npm start`, the image and its
     // HEALTHCHECK run with them. V8 rejects a cache written under other flags; the exporter must serve all the same.
-    const shebangFlags = (readFileSync(MAIN, 'utf8').split('\n', 1)[0] ?? '').replace(/^#!\/usr\/bin\/env -S node ?/, '').split(' ').filter(Boolean);
-    expect(shebangFlags).toEqual(['--max-semi-space-size=1', '--optimize-for-size']);
+    const flags = shebangFlags(MAIN);
+    expect(flags).toEqual(['--max-semi-space-size=1', '--optimize-for-size']);
     // A copy of the build without its cache, beside the package.json that src/version.ts reads.
     dir = mkdtempSync(join(tmpdir(), 'wolkvox-binary-'));
     cpSync(dirname(MAIN), join(dir, 'dist'), { recursive: true, filter: (path) => !path.endsWith('.cache') });
     copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
     const cases = [
-      { main: MAIN, flags: shebangFlags, codeCache: 'used' },
-      { main: MAIN, flags: [], codeCache: 'rejected' },
-      { main: join(dir, 'dist', 'main.js'), flags: shebangFlags, codeCache: 'missing' },
+      { main: MAIN, nodeFlags: flags, codeCache: 'used' },
+      { main: MAIN, nodeFlags: [], codeCache: 'rejected' },
+      { main: join(dir, 'dist', 'main.js'), nodeFlags: flags, codeCache: 'missing' },
     ];
-    for (const { main, flags, codeCache } of cases) {
-      const proc = startBinary(['--demo', '--web.listen-address=127.0.0.1:0', '--log.level=debug'], {}, flags, main);
+    for (const { main, nodeFlags, codeCache } of cases) {
+      const proc = startBinary(['--demo', '--web.listen-address=127.0.0.1:0', '--log.level=debug'], {}, nodeFlags, main);
       const base = `http://127.0.0.1:${await listeningPort(proc)}`;
       expect((await getText(`${base}/metrics`)).text).toContain('wolkvox_exporter_build_info{');
       const records = proc.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { codeCache?: string });
-      expect(records.filter((record) => record.codeCache !== undefined).map((record) => record.codeCache), `${flags.join(' ')} ${main}`).toEqual([codeCache]);
+      expect(records.filter((record) => record.codeCache !== undefined).map((record) => record.codeCache), `${nodeFlags.join(' ')} ${main}`).toEqual([codeCache]);
       expect(await terminate(proc)).toMatchObject({ code: 0, signal: null });
     }
   });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { shebangFlags } from '../../bench/processes.js';
 import { systemTools } from '../support/system-tools.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -48,7 +49,7 @@ function stagesOf(instructions: Instruction[]): Stage[] {
 }
 
 /** The node flags of the binary's #! line: `#!/usr/bin/env -S node <flags>`. */
-const SHEBANG_FLAGS = (readFileSync(join(ROOT, 'src/bin.ts'), 'utf8').split('\n')[0] ?? '').replace(/^#!\/usr\/bin\/env -S node ?/, '').split(' ').filter(Boolean);
+const SHEBANG_FLAGS = shebangFlags(join(ROOT, 'src/bin.ts'));
 
 const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
 const stages = stagesOf(dockerfile);
