@@ -1,6 +1,6 @@
 // Counting semaphores for API calls: one per Wolkvox token (the API rejects a third call in flight), and one per origin (--wolkvox.max-in-flight).
 import type { AccountConfig } from '../config/schema.js';
-import { accountsSharingToken } from '../config/tokens.js';
+import { groupByToken } from '../config/tokens.js';
 
 export type Limiter = {
   /** Waits for a free slot; resolves with the function that frees it. */
@@ -67,12 +67,27 @@ export type TokenLimiters = {
   size(): number;
 };
 
+/** Each token's capacity, by fingerprint: the smallest max_concurrency of the accounts using it. */
+function tokenCapacities(accounts: readonly AccountConfig[]): Map<string, number> {
+  const capacities = new Map<string, number>();
+  for (const [key, members] of groupByToken(accounts)) capacities.set(key, Math.min(...members.map((member) => member.maxConcurrency)));
+  return capacities;
+}
+
 export function createTokenLimiters(): TokenLimiters {
   const limiters = new Map<string, Limiter>();
+  // Every call asks for its limiter: the capacities are worked out once per list of accounts (a reload brings a new
+  // one), not per call, which at 1,000 accounts cost a scan of all of them for each of thousands of calls.
+  let capacitiesOf: readonly AccountConfig[] | undefined;
+  let capacities = new Map<string, number>();
   return {
     limiterFor(account, accounts) {
       const key = account.token.fingerprint();
-      const capacity = Math.min(...accountsSharingToken(accounts, account).map((other) => other.maxConcurrency), account.maxConcurrency);
+      if (accounts !== capacitiesOf) {
+        capacities = tokenCapacities(accounts);
+        capacitiesOf = accounts;
+      }
+      const capacity = Math.min(capacities.get(key) ?? Infinity, account.maxConcurrency);
       let limiter = limiters.get(key);
       if (!limiter) {
         limiter = createLimiter(capacity);

@@ -2,7 +2,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AccountConfig } from '../../src/config/schema.js';
-import { createLimiter, createOriginLimiters, originOf, type Limiter } from '../../src/poller/limiter.js';
+import { Secret } from '../../src/config/secret.js';
+import { createLimiter, createOriginLimiters, createTokenLimiters, originOf, type Limiter } from '../../src/poller/limiter.js';
+import { accountConfig } from '../support/accounts.js';
 
 /** Lets every settled promise run its callbacks. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -249,6 +251,42 @@ describe('originOf', () => {
     ['http://[::1]:9000/x', 'http://[::1]:9000'],
   ])('%s → %s', (baseUrl, origin) => {
     expect(originOf(baseUrl)).toBe(origin);
+  });
+});
+
+describe('createTokenLimiters', () => {
+  const shared = new Secret('tok-shared');
+  const on = (name: string, maxConcurrency: 1 | 2, token = shared) => accountConfig(name, { token, maxConcurrency });
+
+  it('shares one limiter per token, whose capacity is the smallest max_concurrency of the accounts using it', () => {
+    const limiters = createTokenLimiters();
+    const accounts = [on('a', 2), on('b', 1), on('c', 2, new Secret('tok-own'))];
+    const a = limiters.limiterFor(accounts[0]!, accounts);
+    expect(limiters.limiterFor(accounts[1]!, accounts)).toBe(a);
+    expect(a.capacity).toBe(1);
+    expect(limiters.limiterFor(accounts[2]!, accounts).capacity).toBe(2);
+    expect(limiters.size()).toBe(2);
+  });
+
+  it('takes the capacity from each new list of accounts (a reload), keeping the limiter and its calls', async () => {
+    const limiters = createTokenLimiters();
+    const before = [on('a', 2), on('b', 2)];
+    const limiter = limiters.limiterFor(before[0]!, before);
+    const granted: string[] = [];
+    contender(limiter, '1', granted);
+    await settle();
+    expect(limiter.capacity).toBe(2);
+    const after = [on('a', 2), on('b', 1)];
+    expect(limiters.limiterFor(after[0]!, after)).toBe(limiter);
+    expect(limiter.capacity).toBe(1);
+    expect(limiter.inFlight()).toBe(1);
+    // And back: the list in force decides, not the first one seen.
+    expect(limiters.limiterFor(before[0]!, before).capacity).toBe(2);
+  });
+
+  it('caps an account missing from the list by its own max_concurrency', () => {
+    const limiters = createTokenLimiters();
+    expect(limiters.limiterFor(on('alone', 1, new Secret('tok-alone')), [on('a', 2)]).capacity).toBe(1);
   });
 });
 
