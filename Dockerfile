@@ -44,13 +44,14 @@ EXPOSE 9867
 # It gives up after 4 s of its own (--healthcheck.timeout); the 10 s here leave room for Node to start on a busy host,
 # so a hung exporter is reported by the check itself ("no answer within 4s") rather than cut off.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=15s --retries=3 \
-  CMD ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/main.js", "healthcheck"]
-# The V8 flags of the binary's own #! line (src/bin.ts): a 1 MB young generation and code that favours memory; the
-# code cache was written under them.
+  CMD ["node", "--max-semi-space-size=1", "--optimize-for-size", "--no-memory-reducer", "--v8-pool-size=1", "dist/main.js", "healthcheck"]
+# The flags of the binary's own #! line (src/bin.ts): a 1 MB young generation, code that favours memory, no memory
+# reducer and one V8 helper thread (for the event loop while the first polls run); the code cache was written under
+# them.
 # Memory measured with them by `npm run bench` on Node 20 (README: Performance): with 20 accounts x 3 windows, RSS
 # 70-71 MB at rest, 75-80 MB after a load of ~20,000 scrapes a second, peak 78-82 MB; with 200 accounts, 79 MB at
 # rest, 86 MB after load, peak 87 MB; with 1,000 accounts x 3 windows, 93-97 MB at rest, 99-104 MB after load, peak
 # 105-110 MB. So a 128 MiB limit (134 MB) fits 1,000 accounts with 20% to spare.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "--no-memory-reducer", "--v8-pool-size=1", "dist/main.js"]
 # No account by default: give flags (or WOLKVOX_* env vars), or --demo for the built-in simulator.
 CMD ["--web.listen-address=:9867"]

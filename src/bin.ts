@@ -1,9 +1,17 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size
+#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size --no-memory-reducer --v8-pool-size=1
 // The installed command, dist/main.js: compiles the bundled exporter (dist/exporter.cjs) with the V8 code cache
 // that `npm run build` wrote beside it, then runs it.
 //
 // --max-semi-space-size=1 (MB) keeps V8's young generation small: a scrape allocates little, and the default 16 MB
 // semi-spaces would cost about 20 MB of RSS under load for no gain (README: Performance).
+//
+// --no-memory-reducer and --v8-pool-size=1 keep the event loop free while 1,000 accounts' first polls run (issue 10).
+// V8's memory reducer starts collections when allocation slows; under --optimize-for-size they compact, and their
+// pauses took 18-33 ms. V8's four helper threads (a Node option: the default is 4) share a single CPU with the main
+// thread: while a collection ran, `perf sched timehist` showed the kernel giving the five threads 4 ms turns, so the
+// main thread got 1 ms in 5. With one helper the longest delay of the first polls fell from 28-41 ms to 11-16 ms,
+// and RSS by 3 MB (README: Performance). Lowering the helpers' priority instead did as well on an idle CPU, but with
+// any other busy process on that CPU the main thread waited on starved helpers for up to 400 ms.
 //
 // Why a code cache: parsing and compiling the bundle's code was a third of a cold start, and Node.js 20 has no
 // compile cache of its own (module.enableCompileCache() came in 22.1). vm.Script takes V8's cached bytecode for

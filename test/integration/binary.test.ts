@@ -256,7 +256,7 @@ describe('running', () => {
     // scripts/prime-code-cache.mjs writes the cache with the #! line's flags: `npm start`, the image and its
     // HEALTHCHECK run with them. V8 rejects a cache written under other flags; the exporter must serve all the same.
     const flags = shebangFlags(MAIN);
-    expect(flags).toEqual(['--max-semi-space-size=1', '--optimize-for-size']);
+    expect(flags).toEqual(['--max-semi-space-size=1', '--optimize-for-size', '--no-memory-reducer', '--v8-pool-size=1']);
     // A copy of the build without its cache, beside the package.json that src/version.ts reads.
     dir = mkdtempSync(join(tmpdir(), 'wolkvox-binary-'));
     cpSync(dirname(MAIN), join(dir, 'dist'), { recursive: true, filter: (path) => !path.endsWith('.cache') });

@@ -134,7 +134,7 @@ describe('Dockerfile', () => {
     const [entrypoint] = inRuntime('ENTRYPOINT');
     // The V8 flags of the binary's own #! line, so the image runs the exporter as `wolkvox-exporter` does.
     expect(execForm(entrypoint!.args)).toEqual(['node', ...SHEBANG_FLAGS, 'dist/main.js']);
-    expect(SHEBANG_FLAGS).toEqual(['--max-semi-space-size=1', '--optimize-for-size']);
+    expect(SHEBANG_FLAGS).toEqual(['--max-semi-space-size=1', '--optimize-for-size', '--no-memory-reducer', '--v8-pool-size=1']);
     const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.start).toBe(`node ${SHEBANG_FLAGS.join(' ')} dist/main.js`);
     expect(scripts.demo).toContain(`exec node ${SHEBANG_FLAGS.join(' ')} dist/main.js --demo`);

@@ -155,9 +155,9 @@ describe('the image', () => {
       Healthcheck?: { Test: string[]; Timeout: number };
     }[];
     expect(inspected!.Config.User).toBe('node');
-    expect(inspected!.Config.Entrypoint).toEqual(['node', '--max-semi-space-size=1', '--optimize-for-size', 'dist/main.js']);
+    expect(inspected!.Config.Entrypoint).toEqual(['node', '--max-semi-space-size=1', '--optimize-for-size', '--no-memory-reducer', '--v8-pool-size=1', 'dist/main.js']);
     expect(inspected!.Config.Labels['org.opencontainers.image.revision']).toBe(revision);
-    expect(inspected!.Healthcheck?.Test).toEqual(['CMD', 'node', '--max-semi-space-size=1', '--optimize-for-size', 'dist/main.js', 'healthcheck']);
+    expect(inspected!.Healthcheck?.Test).toEqual(['CMD', 'node', '--max-semi-space-size=1', '--optimize-for-size', '--no-memory-reducer', '--v8-pool-size=1', 'dist/main.js', 'healthcheck']);
     // The revision travels as a build-stage argument, the npm settings as mounts: neither may stay in the config.
     expect(inspected!.Config.Env.filter((entry) => !/^(PATH|NODE_ENV|NODE_VERSION)=/.test(entry))).toEqual([]);
     expect(JSON.stringify(inspected)).not.toMatch(/npmrc|cafile|NODE_EXTRA_CA_CERTS|WOLKVOX_EXPORTER_REVISION/);
