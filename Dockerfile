@@ -48,10 +48,11 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=15s --retries=3 \
 # The flags of the binary's own #! line (src/bin.ts): a 1 MB young generation, code that favours memory, no memory
 # reducer and one V8 helper thread (for the event loop while the first polls run); the code cache was written under
 # them.
-# Memory measured with them by `npm run bench` on Node 20 (README: Performance): with 20 accounts x 3 windows, RSS
-# 70-71 MB at rest, 75-80 MB after a load of ~20,000 scrapes a second, peak 78-82 MB; with 200 accounts, 79 MB at
-# rest, 86 MB after load, peak 87 MB; with 1,000 accounts x 3 windows, 93-97 MB at rest, 99-104 MB after load, peak
-# 105-110 MB. So a 128 MiB limit (134 MB) fits 1,000 accounts with 20% to spare.
+# Memory measured by `npm run bench` on Node 20 (README: Performance), 2026-11-30 with these flags: with 20 accounts x
+# 3 windows, RSS 66-67 MB at rest, 74-75 MB after a load of ~24,000 scrapes a second, peak 76 MB; with 1,000 accounts
+# x 3 windows, 88 MB at rest, 93-96 MB after load, peak 103 MB (up to 104 and 110 MB in earlier runs). With 200
+# accounts (2026-11-29): 79 MB at rest, 86 MB after load, peak 87 MB. So a 128 MiB limit (134 MB) fits 1,000
+# accounts with 20% to spare.
 ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "--no-memory-reducer", "--v8-pool-size=1", "dist/main.js"]
 # No account by default: give flags (or WOLKVOX_* env vars), or --demo for the built-in simulator.
 CMD ["--web.listen-address=:9867"]

@@ -60,7 +60,7 @@ const RECREATE_WHY =
 // spec: Shipped with it, "a memory limit backed by the measured RSS".
 const RESOURCES_WHY =
   'Memory from the measured RSS (npm run bench; README: Performance), 3 windows an account: 200 accounts hold\n' +
-  '79-86 MB and peak at 87 MB; 1,000 accounts hold 93-104 MB and peak at 105-110 MB. The request, 96Mi (~101 MB),\n' +
+  '79-86 MB and peak at 87 MB; 1,000 accounts hold 88-104 MB and peak at 103-110 MB. The request, 96Mi (~101 MB),\n' +
   'covers the steady state of a few hundred accounts so the pod lands where it fits; the limit, 128Mi (~134 MB),\n' +
   'is 20% above the peak of 1,000. Past ~1,000 accounts in one pod raise both, or shard (overlays/sharded).\n' +
   'CPU: a small request, since the exporter idles between polls and a scrape copies a cached buffer, and no\n' +
