@@ -22,6 +22,8 @@ export type AccountPlan = {
   scenario?: Scenario;
   /** The simulator's daily quota (calls before it answers TOKEN LIMIT EXCEEDED). */
   simulatorQuota?: number;
+  /** The account's time zone. Default America/Bogota. */
+  timeZone?: string;
   windows?: string[];
   intervalMs?: number;
   maxStalenessMs?: number;
@@ -72,7 +74,7 @@ export async function startStatusExporter(
         name: plan.name,
         baseUrl: simulator.url,
         token: new Secret(plan.token),
-        timeZone: 'America/Bogota',
+        timeZone: plan.timeZone ?? 'America/Bogota',
         windows: (plan.windows ?? ['1h', 'today']).map(windowSpec),
         intervalMs: plan.intervalMs ?? HOUR_MS,
         maxStalenessMs: plan.maxStalenessMs ?? 3 * HOUR_MS,

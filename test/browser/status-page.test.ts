@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATIC_ASSETS } from '../../src/http/static/assets.js';
 import { STATUS_PAGE_CSP } from '../../src/http/status-page.js';
 import type { StatusReport, WindowState } from '../../src/status/report.js';
+import { addDays, localDateAt, startOfDate } from '../../src/wolkvox/window.js';
 import {
   BROWSER_TIMEOUT_MS,
   NO_PROBLEMS,
@@ -21,6 +22,7 @@ import {
   type PageGlobals,
 } from '../support/browser.js';
 import { waitFor } from '../support/processes.js';
+import { zoneAtNoon } from '../support/zones.js';
 import { SERVER_TLS, USERS, bcryptWithPrefix, makePki, removePki, type Pki } from '../http/web-helpers.js';
 import { expectPageShows, quietView, reportUntil, shownPage, startStatusExporter, type StatusExporter } from './status-harness.js';
 
@@ -85,6 +87,7 @@ describe('an exporter with an account in every state', () => {
   let exporter: StatusExporter;
   let context: BrowserContext;
   const telemetryPath = '/wolkvox/metrics';
+  const chileZone = zoneAtNoon(Date.now());
 
   beforeAll(async () => {
     exporter = await startStatusExporter(
@@ -93,8 +96,9 @@ describe('an exporter with an account in every state', () => {
         { name: 'colombia', token: TOKEN.colombia, dailyQuota: 5_000, counterStepMs: 3_600_000, counterDelayMs: 600_000 },
         // Failing: Wolkvox rejects the token (PLEASE VALIDATE TOKEN), so no values ever came.
         { name: 'peru', token: TOKEN.peru, simulatorToken: TOKEN.peruAccepted },
-        // Paused: the quota is spent after one call; the other window's call gets TOKEN LIMIT EXCEEDED.
-        { name: 'chile', token: TOKEN.chile, simulatorQuota: 1 },
+        // Paused: the quota is spent after one call; the other window's call gets TOKEN LIMIT EXCEEDED. The pause lasts
+        // until the account's midnight, so the account lives where it is noon: the pause is 11-12 h away, whatever the hour of the run.
+        { name: 'chile', token: TOKEN.chile, simulatorQuota: 1, timeZone: chileZone },
         // Failing with values still served: good polls, then a login page instead of JSON.
         { name: 'mexico', token: TOKEN.mexico, intervalMs: 4_000, dailyQuota: 100_000 },
         // Stale: a good poll, then broken answers until the values passed max-staleness.
@@ -159,7 +163,10 @@ describe('an exporter with an account in every state', () => {
     expect(byName.get('peru')?.windows[0]?.error).toBe('Wolkvox rejected the token (PLEASE VALIDATE TOKEN)');
     expect(byName.get('mexico')?.windows[0]?.error).toBe('HTTP 200 with an HTML page instead of JSON');
     expect(byName.get('colombia')?.facts['Calls a day']).toBe('72 planned of 5000 a day (1 %)');
-    expect(byName.get('chile')?.facts['Quota pause']).toMatch(/^until in \d+ h( \d+ min)? \d{4}-\d\d-\d\dT05:00:00\.000Z$/);
+    const chilePause = byName.get('chile')?.facts['Quota pause'];
+    expect(chilePause).toMatch(/^until in 1[0-2] h( \d+ min)? \d{4}-\d\d-\d\dT\d\d:00:00\.000Z$/);
+    const chileMidnight = startOfDate(addDays(localDateAt(Date.now(), chileZone), 1), chileZone);
+    expect(chilePause?.slice(-24), 'the pause ends at the next midnight in the zone of chile').toBe(new Date(chileMidnight).toISOString());
     expect(byName.get('colombia')?.settledUntil).not.toBeNull();
     expect(await problems()).toEqual(NO_PROBLEMS);
     await page.close();

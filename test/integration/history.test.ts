@@ -10,6 +10,7 @@ import { exporterBinary, listeningAddress } from '../support/binary.js';
 import { startProcess, stopProcess, waitFor, type RunningProcess } from '../support/processes.js';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
 import { systemTools } from '../support/system-tools.js';
+import { zoneAtNoon } from '../support/zones.js';
 
 const TOKEN = 'tok-SENTINEL-history-5d1';
 const ZONE = 'America/Bogota';
@@ -25,16 +26,6 @@ const HANDLED = [
   ['bot', 'total_chatbot'],
   ['agent', 'total_agents'],
 ] as const;
-
-/**
- * A zone where the hour starting at `nowMs` is noon. The simulator's chats follow the local time of day, and in the
- * small hours two 1m chunks can settle with no chat in them, leaving nothing to compare: with Bogota the counters test
- * failed at 03:38 UTC (22:38 there). Etc/GMT zones keep no summer time, and their signs are inverted: Etc/GMT+5 is UTC-5.
- */
-function zoneAtNoon(nowMs: number): string {
-  const offsetHours = ((12 - new Date(nowMs).getUTCHours() + 36) % 24) - 12;
-  return offsetHours === 0 ? 'Etc/UTC' : `Etc/GMT${offsetHours > 0 ? '-' : '+'}${Math.abs(offsetHours)}`;
-}
 
 /** Only what the binary needs: no WOLKVOX_* or LOG_* leaking in from the test environment. */
 const cleanEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
