@@ -71,11 +71,11 @@ export async function runBackfill(deps: RunDeps): Promise<BackfillResult> {
   const series = await Promise.all(
     deps.plans.map(async ({ account, chunks }): Promise<AccountSeries> => {
       const target = { account, client: deps.clientFor(account) };
-      const log = deps.logger.child({ account: account.name, backfill: true });
+      const where = { account: account.name, backfill: true };
       const added: AccountSeries = { account: account.name, startMs: chunks[0]?.startMs ?? 0, chunks: [] };
       for (const chunk of chunks) {
         if (quotaExceeded || signal.aborted) break;
-        const outcome = await fetchWithRetries(context, target, chunk, () => quotaExceeded || signal.aborted, log);
+        const outcome = await fetchWithRetries(context, target, chunk, () => quotaExceeded || signal.aborted, deps.logger, where);
         if (outcome.kind === 'counts') {
           added.chunks.push({ endMs: chunk.nextStartMs, counts: outcome.counts });
           done++;
