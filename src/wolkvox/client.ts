@@ -27,13 +27,14 @@ export type WolkvoxClient = {
 
 export const REPORT_PATH = '/api/v2/reports_manager.php';
 
-export function chat15Url(baseUrl: string, window: Pick<WindowBounds, 'dateIni' | 'dateEnd'>): string {
+/** The report's URL for a window, as a URL object: the transport takes it as it is, with no second parse. */
+export function chat15Url(baseUrl: string, window: Pick<WindowBounds, 'dateIni' | 'dateEnd'>): URL {
   // spec: `{base}/api/v2/...`: a proxy's path prefix (https://proxy.example/wolkvox) is kept, not replaced.
   const url = new URL(`${baseUrl.replace(/\/+$/, '')}${REPORT_PATH}`);
   url.searchParams.set('api', 'chat_15');
   url.searchParams.set('date_ini', window.dateIni);
   url.searchParams.set('date_end', window.dateEnd);
-  return url.toString();
+  return url;
 }
 
 /**
@@ -89,7 +90,7 @@ export function createWolkvoxClient(options: WolkvoxClientOptions): WolkvoxClien
       signal?.addEventListener('abort', onCallerAbort, { once: true });
       if (signal?.aborted) cancelled.abort();
       try {
-        const answer = await get(new URL(chat15Url(baseUrl, window)), {
+        const answer = await get(chat15Url(baseUrl, window), {
           headers: { 'wolkvox-token': token.reveal(), accept: 'application/json' },
           signal: cancelled.signal,
           maxBodyBytes,

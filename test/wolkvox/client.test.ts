@@ -116,7 +116,7 @@ describe('chat15Url', () => {
     ['https://proxy.example/wolkvox', `https://proxy.example/wolkvox${PATH}`],
     ['https://proxy.example/wolkvox//', `https://proxy.example/wolkvox${PATH}`],
   ])('%s → %s', (base, url) => {
-    expect(chat15Url(base, WINDOW)).toBe(url);
+    expect(chat15Url(base, WINDOW).href).toBe(url);
     expect(REPORT_PATH).toBe('/api/v2/reports_manager.php');
   });
 });
