@@ -1,4 +1,4 @@
-// npm run test:hours (tsx scripts/test-at-hours.ts): the tests that read the real clock, run again at chosen hours under libfaketime.
+// npm run test:hours (tsx test/run-at-hours.ts): the tests that read the real clock, run again at chosen hours under libfaketime.
 //
 // Windows, quota pauses and the simulator's chats all follow the local time of day, so a test can pass
 // every daytime run and fail at night: twice it took a CI run at the wrong hour to find one (the history

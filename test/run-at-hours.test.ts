@@ -1,11 +1,11 @@
-// npm run test:hours (scripts/test-at-hours.ts): the hours it picks, the tests it leaves out, and that CI runs it.
+// npm run test:hours (test/run-at-hours.ts): the hours it picks, the tests it leaves out, and that CI runs it.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { faketimeOffset, GO_CLOCK_TESTS, INSTANTS, testFiles } from '../../scripts/test-at-hours.js';
-import { wallTimeAt } from '../../src/wolkvox/window.js';
+import { faketimeOffset, GO_CLOCK_TESTS, INSTANTS, testFiles } from './run-at-hours.js';
+import { wallTimeAt } from '../src/wolkvox/window.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = resolve(import.meta.dirname, '..');
 const BOGOTA = 'America/Bogota';
 const MINUTE_MS = 60_000;
 
@@ -46,7 +46,7 @@ describe('the tests npm run test:hours leaves out', () => {
   it('are exactly the test files that run Prometheus, promtool, podman or docker-compose', () => {
     const files = testFiles(ROOT);
     for (const file of GO_CLOCK_TESTS) expect(files, `${file} is not a test file`).toContain(file);
-    const others = files.filter((file) => file !== 'test/shipping/test-at-hours.test.ts');
+    const others = files.filter((file) => file !== 'test/run-at-hours.test.ts');
     expect(others.filter(startsGoProgram)).toEqual([...GO_CLOCK_TESTS].sort());
   });
 });
@@ -59,6 +59,6 @@ describe('CI', () => {
     expect(lines.indexOf('npm test')).toBeGreaterThan(-1);
     expect(ci).toMatch(/apt-get install -y --no-install-recommends [^\n]*\bfaketime\b/);
     const scripts = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-    expect(scripts['test:hours']).toBe('tsx scripts/test-at-hours.ts');
+    expect(scripts['test:hours']).toBe('tsx test/run-at-hours.ts');
   });
 });
