@@ -68,7 +68,7 @@ function main(): void {
   let failed = 0;
   for (const { utc, why } of INSTANTS) {
     process.stdout.write(`\ntest:hours: ${files.length} test files at ${utc} (${why})\n`);
-    const run = spawnSync('faketime', ['-f', faketimeOffset(utc, Date.now()), 'npx', 'vitest', 'run', '--reporter=dot', ...files], {
+    const run = spawnSync('faketime', ['-f', faketimeOffset(utc, Date.now()), 'npx', 'vitest', 'run', '--reporter=default', ...files], {
       cwd: ROOT,
       stdio: 'inherit',
     });
