@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { which } from './support/system-tools.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -59,8 +60,8 @@ export function faketimeOffset(utc: string, nowMs: number): string {
 }
 
 function main(): void {
-  const found = spawnSync('sh', ['-c', 'command -v faketime'], { encoding: 'utf8' });
-  if (found.status !== 0) {
+  const faketime = which('faketime');
+  if (faketime === undefined) {
     process.stderr.write("test:hours needs faketime: install Debian's package with 'sudo apt-get install -y faketime'\n");
     process.exit(1);
   }
@@ -68,7 +69,7 @@ function main(): void {
   let failed = 0;
   for (const { utc, why } of INSTANTS) {
     process.stdout.write(`\ntest:hours: ${files.length} test files at ${utc} (${why})\n`);
-    const run = spawnSync('faketime', ['-f', faketimeOffset(utc, Date.now()), 'npx', 'vitest', 'run', '--reporter=default', ...files], {
+    const run = spawnSync(faketime, ['-f', faketimeOffset(utc, Date.now()), 'npx', 'vitest', 'run', '--reporter=default', ...files], {
       cwd: ROOT,
       stdio: 'inherit',
     });

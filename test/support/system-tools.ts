@@ -49,7 +49,8 @@ const ENV: Record<keyof SystemTools, string> = {
   chromium: 'WOLKVOX_TEST_CHROMIUM',
 };
 
-function which(command: string): string | undefined {
+/** The path of `command`, or undefined: PATH searched as a shell would, plus the sbin directories. */
+export function which(command: string): string | undefined {
   // runc and debootstrap live in /usr/sbin, which a non-login or non-root PATH may lack.
   const found = spawnSync('sh', ['-c', `PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v ${command}`], { encoding: 'utf8' });
   const path = found.stdout.trim();
